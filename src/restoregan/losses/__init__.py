@@ -1,0 +1,1 @@
+"""Pixel, perceptual and adversarial losses."""

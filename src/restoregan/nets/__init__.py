@@ -1,0 +1,1 @@
+"""Pure torch networks: generators, critics, VGG features. No Lightning or Hydra here."""
