@@ -1,0 +1,147 @@
+"""GeneratorLoss and the loss recipes under conf/loss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import DictConfig, open_dict
+
+from restoregan.losses.adversarial import WGAN, WGANGP, Hinge, RaGAN
+from restoregan.losses.composite import GeneratorLoss
+from restoregan.losses.perceptual import PerceptualLoss
+from restoregan.losses.pixel import L1Loss, MSELoss
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+RECIPES = sorted(p.stem for p in (CONF / "loss").glob("*.yaml"))
+
+
+def test_weighted_total_and_unweighted_terms() -> None:
+    loss = GeneratorLoss(
+        terms={"l1": L1Loss(), "mse": MSELoss()},
+        weights={"l1": 100.0, "mse": 0.5},
+        adversarial=WGANGP(),
+        adversarial_weight=2.0,
+    )
+    fake = torch.zeros(2, 3, 4, 4)
+    real = torch.full((2, 3, 4, 4), 0.5)  # L1 = 0.5, MSE = 0.25
+    total, terms = loss(fake, real)
+    assert set(terms) == {"l1", "mse"}
+    assert terms["l1"].item() == pytest.approx(0.5)
+    assert terms["mse"].item() == pytest.approx(0.25)
+    assert total.item() == pytest.approx(100.0 * 0.5 + 0.5 * 0.25)
+    assert loss.adversarial_weight == 2.0 and isinstance(loss.adversarial, WGANGP)
+
+
+def test_gradient_flows_through_total() -> None:
+    loss = GeneratorLoss(terms={"l1": L1Loss()}, weights={"l1": 3.0})
+    fake = torch.zeros(1, 3, 2, 2, requires_grad=True)
+    total, _ = loss(fake, torch.ones(1, 3, 2, 2))
+    total.backward()
+    # d/dfake of 3 * mean|fake - 1| = -3 / 12 per element
+    torch.testing.assert_close(fake.grad, torch.full_like(fake, -0.25))
+
+
+def test_key_mismatch_lists_both() -> None:
+    with pytest.raises(
+        ValueError, match=r"terms: \['l1', 'mse'\], weights: \['l1', 'perceptual'\]"
+    ):
+        GeneratorLoss(
+            terms={"l1": L1Loss(), "mse": MSELoss()}, weights={"l1": 1.0, "perceptual": 1.0}
+        )
+
+
+def test_rejects_non_modules() -> None:
+    with pytest.raises(TypeError, match="l1"):
+        GeneratorLoss(terms={"l1": torch.nn.functional.l1_loss}, weights={"l1": 1.0})
+    with pytest.raises(TypeError, match="AdversarialLoss"):
+        GeneratorLoss(terms={}, weights={}, adversarial=L1Loss())
+
+
+def test_describe() -> None:
+    loss = GeneratorLoss(
+        terms={"perceptual": PerceptualLoss(weights="random", seed=2)},
+        weights={"perceptual": 100.0},
+        adversarial=WGAN(clip_value=0.01),
+    )
+    assert loss.describe() == {
+        "terms": {"perceptual": "PerceptualLoss"},
+        "weights": {"perceptual": 100.0},
+        "adversarial": "WGAN",
+        "adversarial_params": {"clip_value": 0.01},
+        "adversarial_weight": 1.0,
+        "weights_description": {"perceptual": "random:seed=2"},
+    }
+
+
+# ---- recipes ---------------------------------------------------------------------------
+def compose_loss(recipe: str, *overrides: str) -> DictConfig:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(overrides=[f"+loss={recipe}", *overrides]).loss
+    with open_dict(cfg):  # tests run offline: no ImageNet download
+        for term in cfg.get("terms", {}).values():
+            if "weights" in term:
+                term.weights = "random"
+    return cfg
+
+
+def test_all_recipes_found() -> None:
+    assert set(RECIPES) >= {
+        "deblurgan", "deblurgan_keras", "unet_patchgan", "resnet_patchgan", "convdeconv_gan",
+        "l1", "mse", "esrgan_psnr", "esrgan",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_recipe_instantiates(recipe: str) -> None:
+    loss = instantiate(compose_loss(recipe))
+    assert isinstance(loss, GeneratorLoss)
+    fake, real = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    total, terms = loss(fake, real)
+    assert torch.isfinite(total) and set(terms) == set(loss.weights)
+
+
+def test_recipe_values() -> None:
+    deblurgan = instantiate(compose_loss("deblurgan"))
+    perceptual = deblurgan.terms["perceptual"]
+    assert isinstance(deblurgan.adversarial, WGANGP) and deblurgan.adversarial.lambda_gp == 10.0
+    assert deblurgan.weights == {"perceptual": 100.0}
+    assert perceptual.layer_weights == {"conv3_3": 1.0} and perceptual.criterion == "mse"
+    assert perceptual.vgg.arch == "vgg19" and perceptual.input_range == (-1.0, 1.0)
+
+    esrgan = instantiate(compose_loss("esrgan"))
+    assert isinstance(esrgan.adversarial, RaGAN) and esrgan.adversarial_weight == 5e-3
+    assert esrgan.weights == {"pixel": 1e-2, "perceptual": 1.0}
+    perceptual = esrgan.terms["perceptual"]
+    assert perceptual.layer_weights == {"conv5_4": 1.0} and perceptual.criterion == "l1"
+    assert perceptual.input_range == (0.0, 1.0) and perceptual.normalization == "imagenet"
+
+    keras = instantiate(compose_loss("deblurgan_keras"))
+    assert isinstance(keras.adversarial, WGAN) and keras.adversarial.clip_value == 0.01
+    assert keras.terms["perceptual"].vgg.arch == "vgg16"
+    assert keras.terms["perceptual"].layer_weights == {"block3_conv3": 1.0}
+
+    for supervised in ("l1", "mse", "esrgan_psnr"):
+        assert instantiate(compose_loss(supervised)).adversarial is None
+
+
+def test_recipe_default_weights_are_imagenet() -> None:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(overrides=["+loss=esrgan"]).loss
+    assert cfg.terms.perceptual.weights == "imagenet"
+
+
+def test_cli_swaps() -> None:
+    swapped = instantiate(compose_loss("deblurgan", "loss/adversarial=hinge"))
+    assert isinstance(swapped.adversarial, Hinge)
+    # Swapping a term keeps the recipe's input_range (set in the recipe, after the term).
+    swapped = compose_loss(
+        "deblurgan", "loss/content@loss.terms.perceptual=perceptual_vgg19_conv5_4"
+    )
+    assert list(swapped.terms.perceptual.layers) == ["conv5_4"]
+    assert list(swapped.terms.perceptual.input_range) == [-1.0, 1.0]
+    # A supervised recipe can gain an adversarial loss from the command line.
+    assert isinstance(instantiate(compose_loss("l1", "loss/adversarial=hinge")).adversarial, Hinge)
