@@ -1,0 +1,147 @@
+"""Blurred low-resolution inputs with sharp high-resolution targets (deblur + SR chains).
+
+The input is ``downsample_bicubic(blur(source, k), scale)`` and the target is the HR image,
+so one network (or the Dual-GAN chain DeblurGAN -> ESRGAN) must undo both. Sources:
+
+- ``folder``: HR images of a folder (e.g. Set5/HR); ``k`` is synthetic.
+- ``gopro``: GoPro frames; source = the real blurred frame, target = its sharp partner
+  (1280x720 -> 320x180 inputs at x4). Use ``kernel: none`` to keep only the real blur.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from torch.utils.data import Dataset
+
+from restoregan.data.datamodule import PairedDataModule, evenly_spaced
+from restoregan.data.datasets import DegradedPairDataset, KernelSource, require_dir
+from restoregan.data.degradations import TrajectoryKernel, load_levin_kernels
+from restoregan.data.gopro import BlurType, gopro_pairs
+from restoregan.data.io import DatasetError
+from restoregan.data.sr import hr_only_pairs
+from restoregan.data.transforms import PairedColorJitter
+
+__all__ = ["BlurLRDataModule"]
+
+_FOLDER_LAYOUT = """\
+  <root>/<image>.png          HR images for validation/test (e.g. .../sr/Set5/HR)
+  <train_root>/<image>.png    HR images for training (optional)"""
+
+
+class BlurLRDataModule(PairedDataModule):
+    """Blur + bicubic x``scale`` inputs, HR targets, deterministic per image for a seed.
+
+    Evaluation kernels are fixed per image by ``(seed, name)``; training draws fresh
+    kernels from torch's RNG. Training crops are ``crop_size`` on the HR side.
+
+    Args:
+        source: ``"folder"`` or ``"gopro"`` (see the module docstring).
+        root: ``folder``: the evaluation HR folder; ``gopro``: ``GOPRO_Large``.
+        train_root: ``folder`` only: HR folder for training (``None``: no training).
+        scale: downsampling factor (4: input is 1/4 of the target size).
+        kernel: ``"trajectory"`` (random camera shake), ``"levin"`` (the 8 Levin et al.
+            kernels from ``kernels_dir``, one picked per image) or ``"none"``.
+        kernels_dir: folder of ``levin09_{1..8}.npy`` for ``kernel="levin"``.
+        trajectory: kernel sampler for ``kernel="trajectory"`` (default parameters if None).
+        blur_type: ``gopro`` only: ``linear`` or ``gamma`` blurred frames.
+        eval_crop: HR centre crop for validation/test; ``None`` = full images.
+        val_max_images: validation subset size (``None`` = all); test uses all images.
+        Others: see :class:`PairedDataModule`.
+    """
+
+    protocol = "sr"
+
+    def __init__(
+        self,
+        *,
+        source: Literal["folder", "gopro"] = "folder",
+        root: str,
+        train_root: str | None = None,
+        scale: int = 4,
+        kernel: Literal["trajectory", "levin", "none"] = "trajectory",
+        kernels_dir: str | None = None,
+        trajectory: TrajectoryKernel | None = None,
+        blur_type: BlurType = "linear",
+        crop_size: int | None = 128,
+        eval_crop: int | None = None,
+        val_max_images: int | None = 16,
+        batch_size: int = 16,
+        num_workers: int = 4,
+        seed: int = 0,
+        pin_memory: bool | None = None,
+        hflip: bool = True,
+        vflip: bool = True,
+        rot90: bool = True,
+        color_jitter: PairedColorJitter | None = None,
+    ) -> None:
+        if source not in ("folder", "gopro"):
+            raise DatasetError(f"blur_lr source must be 'folder' or 'gopro', got '{source}'.")
+        if kernel not in ("trajectory", "levin", "none"):
+            raise DatasetError(f"kernel must be 'trajectory', 'levin' or 'none', got '{kernel}'.")
+        if kernel == "levin" and kernels_dir is None:
+            raise DatasetError("kernel='levin' needs kernels_dir (the folder of levin09_*.npy).")
+        super().__init__(
+            batch_size=batch_size,
+            num_workers=num_workers,
+            crop_size=crop_size,
+            seed=seed,
+            pin_memory=pin_memory,
+            scale=scale,
+        )
+        self.source = source
+        self.root = Path(root)
+        self.train_root = None if train_root is None else Path(train_root)
+        self.kernel = kernel
+        self.kernels_dir = kernels_dir
+        self.trajectory = trajectory or TrajectoryKernel()
+        self.blur_type = blur_type
+        self.eval_crop = eval_crop
+        self.val_max_images = val_max_images
+        self.augment = {
+            "hflip": hflip,
+            "vflip": vflip,
+            "rot90": rot90,
+            "color_jitter": color_jitter,
+        }
+
+    def _kernels(self) -> KernelSource:
+        if self.kernel == "levin":
+            return load_levin_kernels(self.kernels_dir)
+        return self.trajectory if self.kernel == "trajectory" else None
+
+    def _pairs(self, split: Literal["train", "eval"]) -> list:
+        if self.source == "gopro":
+            return gopro_pairs(
+                self.root, "train" if split == "train" else "test", blur_type=self.blur_type
+            )
+        if split == "train":
+            if self.train_root is None:
+                raise DatasetError(
+                    "blur_lr with source=folder has no training images: set data.train_root "
+                    f"to a folder of HR images. Expected layout:\n{_FOLDER_LAYOUT}"
+                )
+            return hr_only_pairs(require_dir(self.train_root, "HR training folder", _FOLDER_LAYOUT))
+        return hr_only_pairs(require_dir(self.root, "HR image folder", _FOLDER_LAYOUT))
+
+    def _dataset(self, pairs: list, *, train: bool) -> Dataset:
+        return DegradedPairDataset(
+            pairs=pairs,
+            kernels=self._kernels(),
+            seed=self.seed,
+            scale=self.scale,
+            train=train,
+            crop_size=self.crop_size,
+            eval_crop=self.eval_crop,
+            **(self.augment if train else {}),
+        )
+
+    def build_train(self) -> Dataset:
+        return self._dataset(self._pairs("train"), train=True)
+
+    def build_val(self) -> Dataset:
+        return self._dataset(evenly_spaced(self._pairs("eval"), self.val_max_images), train=False)
+
+    def build_test(self) -> Dataset:
+        return self._dataset(self._pairs("eval"), train=False)

@@ -1,0 +1,129 @@
+"""Base LightningDataModule shared by every dataset of the suite.
+
+Subclasses build their datasets in ``build_train`` / ``build_val`` / ``build_test``;
+this class owns the loaders. The training loader shuffles and drops the last partial
+batch; under DDP Lightning swaps in a ``DistributedSampler`` by itself, and the shuffle
+order and worker seeds come from torch's global RNG, so ``seed_everything`` fixes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from restoregan.data.io import DatasetError
+
+__all__ = ["PairedDataModule", "evenly_spaced"]
+
+T = TypeVar("T")
+
+
+def evenly_spaced(items: Sequence[T], limit: int | None) -> list[T]:
+    """At most ``limit`` items spread evenly over ``items`` (all when ``limit`` is None).
+
+    Used for cheap validation subsets: spreading over the sorted list samples every
+    sequence/scene instead of the first one only, and needs no random state.
+    """
+    if limit is None or limit >= len(items):
+        return list(items)
+    if limit < 1:
+        raise ValueError(f"limit must be >= 1 or None, got {limit}")
+    return [items[i] for i in np.linspace(0, len(items) - 1, limit).round().astype(int)]
+
+
+class PairedDataModule(L.LightningDataModule):
+    """Loaders over paired datasets; subclasses say where the pairs come from.
+
+    Attributes (the contract the systems read):
+        crop_size: target-side training crop, ``None`` when training on full frames.
+        scale: 1 for deblurring, 2/4 for super-resolution.
+        protocol: ``"deblur"`` or ``"sr"``: the evaluation protocol in ``restoregan.metrics``.
+
+    Args:
+        batch_size: training batch size (per process under DDP).
+        num_workers: DataLoader worker processes (0 = load in the main process).
+        crop_size: see above.
+        seed: fixes what the data *is* (synthesis, kernels, splits); augmentation is
+            seeded by ``seed_everything`` through torch's global RNG instead.
+        pin_memory: ``None`` = on when CUDA is available.
+        eval_batch_size: validation/test batch size; 1 because full frames of
+            different sizes cannot be stacked.
+        scale: see above.
+    """
+
+    protocol: str = "deblur"
+
+    def __init__(
+        self,
+        *,
+        batch_size: int,
+        num_workers: int,
+        crop_size: int | None,
+        seed: int,
+        pin_memory: bool | None,
+        eval_batch_size: int = 1,
+        scale: int = 1,
+    ) -> None:
+        super().__init__()
+        # Stored in checkpoints, so a run records which data it saw.
+        self.save_hyperparameters(logger=False)
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.crop_size = crop_size
+        self.seed = seed
+        self.pin_memory = pin_memory
+        self.eval_batch_size = eval_batch_size
+        self.scale = scale
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
+        self.test_set: Dataset | None = None
+
+    def build_train(self) -> Dataset:
+        raise NotImplementedError
+
+    def build_val(self) -> Dataset:
+        raise NotImplementedError
+
+    def build_test(self) -> Dataset:
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        if stage in (None, "fit"):
+            self.train_set = self.build_train()
+            if len(self.train_set) < self.batch_size:
+                raise DatasetError(
+                    f"{type(self).__name__}: {len(self.train_set)} training pairs are fewer than "
+                    f"batch_size={self.batch_size}, so no full batch exists; lower data.batch_size."
+                )
+        if stage in (None, "fit", "validate"):
+            self.val_set = self.build_val()
+        if stage in (None, "test", "predict"):
+            self.test_set = self.build_test()
+
+    def _loader(self, dataset: Dataset | None, stage: str, *, train: bool) -> DataLoader:
+        if dataset is None:
+            raise RuntimeError(f"{type(self).__name__}.setup('{stage}') has not been called.")
+        pin = torch.cuda.is_available() if self.pin_memory is None else self.pin_memory
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size if train else self.eval_batch_size,
+            shuffle=train,
+            drop_last=train,
+            num_workers=self.num_workers,
+            pin_memory=pin,
+            persistent_workers=train and self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, "fit", train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, "validate", train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, "test", train=False)

@@ -1,0 +1,297 @@
+"""The embedded demo dataset: photographs shipped inside scikit-image and scikit-learn,
+blurred with random camera-shake kernels, generated once and cached as PNG pairs.
+
+It needs no download, so ``python src/train.py`` runs out of the box. Layout under ``root``::
+
+    manifest.json                      what was generated (seed, version, kernel params)
+    train/{blur,sharp}/<photo>_<k>.png k = 0 .. train_variants-1 (a different kernel each)
+    val/{blur,sharp}/<photo>_<k>.png   held-out photographs (split by image, not by crop)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from restoregan.data.datamodule import PairedDataModule
+from restoregan.data.datasets import PairedImageDataset, match_by_stem, name_rng
+from restoregan.data.degradations import TrajectoryKernel, blur_image, resize_bicubic
+from restoregan.data.io import DatasetError, write_image
+from restoregan.data.transforms import PairedColorJitter
+
+__all__ = ["DEMO_PHOTOS", "DemoDataModule", "load_demo_photo", "synthesize_demo"]
+
+#: Bump when the synthesis changes, so existing caches are regenerated.
+DEMO_VERSION = 1
+#: Colour photographs bundled with the libraries (grayscale and synthetic images left out;
+#: ``skimage.data.cat`` is ``chelsea`` again).
+DEMO_PHOTOS: tuple[str, ...] = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "immunohistochemistry",
+    "hubble_deep_field",
+    "retina",
+    "china",  # scikit-learn sample images
+    "flower",
+)
+_MANIFEST = "manifest.json"
+_KIND = "restoregan-demo"
+
+
+def load_demo_photo(name: str) -> np.ndarray:
+    """One bundled photograph as ``(H, W, 3)`` uint8 RGB (read from the installed package)."""
+    if name not in DEMO_PHOTOS:
+        raise DatasetError(
+            f"Unknown demo photograph '{name}'; choose from {', '.join(DEMO_PHOTOS)}."
+        )
+    if name in ("china", "flower"):
+        from sklearn.datasets import load_sample_image
+
+        return np.asarray(load_sample_image(f"{name}.jpg"), dtype=np.uint8)
+    import skimage.data
+
+    return np.asarray(getattr(skimage.data, name)(), dtype=np.uint8)[..., :3]
+
+
+def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    if max(h, w) <= max_side:
+        return image
+    f = max_side / max(h, w)
+    return resize_bicubic(image, (round(h * f), round(w * f)))
+
+
+def _manifest_params(
+    *,
+    seed: int,
+    max_side: int,
+    train_variants: int,
+    val_variants: int,
+    val_photos: Sequence[str],
+    photos: Sequence[str],
+    kernel: TrajectoryKernel,
+) -> dict:
+    return {
+        "kind": _KIND,
+        "version": DEMO_VERSION,
+        "seed": seed,
+        "max_side": max_side,
+        "train_variants": train_variants,
+        "val_variants": val_variants,
+        "val_photos": list(val_photos),
+        "photos": list(photos),
+        "kernel": {k: list(v) if isinstance(v, tuple) else v for k, v in kernel.params().items()},
+    }
+
+
+def _read_manifest(root: Path) -> dict | None:
+    try:
+        return json.loads((root / _MANIFEST).read_text())["params"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def synthesize_demo(
+    root: str | os.PathLike,
+    *,
+    seed: int = 0,
+    max_side: int = 512,
+    train_variants: int = 4,
+    val_variants: int = 2,
+    val_photos: Sequence[str] = ("coffee", "flower"),
+    photos: Sequence[str] = DEMO_PHOTOS,
+    kernel: TrajectoryKernel | None = None,
+) -> Path:
+    """Generate the demo pairs under ``root`` unless an identical set is already there.
+
+    Each photograph is shrunk to ``max_side`` on its longest side (MATLAB-style bicubic;
+    keeps synthesis to seconds and crops meaningful), then blurred with
+    ``train_variants`` (or ``val_variants``) trajectory kernels drawn from a Generator
+    fixed by ``(seed, "<photo>/<k>")``: the same arguments give byte-identical PNGs.
+
+    Safe under concurrency (DDP ranks, several jobs): everything is written to a
+    temporary sibling folder that is renamed into place; a process that loses the race
+    keeps the winner's copy. A stale cache (different parameters) is replaced; a
+    non-empty ``root`` without a demo manifest is never deleted.
+
+    Returns:
+        ``root`` as a Path.
+    """
+    root = Path(root).expanduser()
+    kernel = kernel or TrajectoryKernel()
+    unknown = sorted(set(val_photos) - set(photos))
+    if unknown or len(set(photos) - set(val_photos)) == 0:
+        raise DatasetError(
+            f"Demo val_photos {list(val_photos)} must be a strict subset of photos {list(photos)}."
+        )
+    params = _manifest_params(
+        seed=seed,
+        max_side=max_side,
+        train_variants=train_variants,
+        val_variants=val_variants,
+        val_photos=val_photos,
+        photos=photos,
+        kernel=kernel,
+    )
+    if _read_manifest(root) == params:
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    try:
+        counts = {"train": 0, "val": 0}
+        for photo in photos:
+            split = "val" if photo in val_photos else "train"
+            sharp = _shrink(load_demo_photo(photo), max_side)
+            sharp_float = sharp.astype(np.float32) / 255.0
+            first_sharp = None
+            for k in range(val_variants if split == "val" else train_variants):
+                name = f"{photo}_{k}.png"
+                blur = blur_image(sharp_float, kernel.sample(name_rng(seed, f"{photo}/{k}")))
+                write_image(
+                    tmp / split / "blur" / name,
+                    np.rint(blur * 255.0).astype(np.uint8),
+                    png_compression=1,
+                )
+                sharp_path = tmp / split / "sharp" / name
+                if first_sharp is None:
+                    write_image(sharp_path, sharp, png_compression=1)
+                    first_sharp = sharp_path
+                else:
+                    _link_or_copy(first_sharp, sharp_path)  # same pixels: skip re-encoding
+                counts[split] += 1
+        manifest = {"params": params, "pairs": counts}
+        (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        _install(tmp, root, params)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # filesystems without hard links
+        shutil.copyfile(src, dst)
+
+
+def _install(tmp: Path, root: Path, params: dict) -> None:
+    """Move the finished ``tmp`` folder to ``root``, tolerating a concurrent winner."""
+    if root.exists():
+        if _read_manifest(root) == params:
+            return  # another process finished first
+        if not (root / _MANIFEST).is_file() and any(root.iterdir()):
+            raise DatasetError(
+                f"Demo root '{root}' exists, is not empty and holds no {_MANIFEST}: it is not a "
+                f"demo cache, so it is left alone. Point data.root at an empty or new folder."
+            )
+        stale = root.with_name(f".{root.name}.stale-{uuid.uuid4().hex}")
+        try:
+            os.rename(root, stale)
+            shutil.rmtree(stale, ignore_errors=True)
+        except FileNotFoundError:
+            pass  # another process moved it away already
+    try:
+        os.rename(tmp, root)
+    except OSError:
+        if _read_manifest(root) != params:
+            raise
+
+
+class DemoDataModule(PairedDataModule):
+    """The embedded demo deblurring dataset (see the module docstring).
+
+    With the defaults: 9 photographs, 7 for training x 4 kernels = 28 pairs, 2 held out
+    for validation x 2 kernels = 4 pairs; test uses the validation pairs.
+    ``prepare_data`` generates the cache (Lightning calls it on one process per node);
+    ``setup`` raises if it is missing or was made with other parameters.
+
+    Args:
+        root: cache folder (default config: ``${paths.data_dir}/demo``).
+        seed: fixes the kernels; a new seed regenerates the cache.
+        max_side, train_variants, val_variants, val_photos, photos, kernel: see
+            :func:`synthesize_demo`.
+        eval_crop: target-side centre crop for validation; ``None`` = full frames.
+        Others: see :class:`~restoregan.data.gopro.GoProDataModule`.
+    """
+
+    protocol = "deblur"
+
+    def __init__(
+        self,
+        *,
+        root: str,
+        seed: int = 0,
+        max_side: int = 512,
+        train_variants: int = 4,
+        val_variants: int = 2,
+        val_photos: Sequence[str] = ("coffee", "flower"),
+        photos: Sequence[str] = DEMO_PHOTOS,
+        kernel: TrajectoryKernel | None = None,
+        crop_size: int | None = 256,
+        eval_crop: int | None = None,
+        batch_size: int = 4,
+        num_workers: int = 2,
+        pin_memory: bool | None = None,
+        hflip: bool = True,
+        vflip: bool = True,
+        rot90: bool = True,
+        color_jitter: PairedColorJitter | None = None,
+    ) -> None:
+        super().__init__(
+            batch_size=batch_size,
+            num_workers=num_workers,
+            crop_size=crop_size,
+            seed=seed,
+            pin_memory=pin_memory,
+        )
+        self.root = Path(root)
+        # Hydra hands lists over as ListConfig; plain tuples keep the manifest JSON-able.
+        self.synthesis = {
+            "seed": seed,
+            "max_side": max_side,
+            "train_variants": train_variants,
+            "val_variants": val_variants,
+            "val_photos": tuple(str(p) for p in val_photos),
+            "photos": tuple(str(p) for p in photos),
+            "kernel": kernel or TrajectoryKernel(),
+        }
+        self.eval_crop = eval_crop
+        self.augment = {
+            "hflip": hflip,
+            "vflip": vflip,
+            "rot90": rot90,
+            "color_jitter": color_jitter,
+        }
+
+    def prepare_data(self) -> None:
+        synthesize_demo(self.root, **self.synthesis)
+
+    def _pairs(self, split: str) -> list:
+        if _read_manifest(self.root) != _manifest_params(**self.synthesis):
+            raise DatasetError(
+                f"Demo data at '{self.root}' is missing or was generated with other parameters "
+                f"(seed, sizes, kernels). Call DemoDataModule.prepare_data() first (the "
+                f"Lightning Trainer does), or restoregan.data.demo.synthesize_demo(root, ...)."
+            )
+        return match_by_stem(self.root / split / "blur", self.root / split / "sharp")
+
+    def build_train(self) -> Dataset:
+        return PairedImageDataset(
+            pairs=self._pairs("train"), train=True, crop_size=self.crop_size, **self.augment
+        )
+
+    def build_val(self) -> Dataset:
+        return PairedImageDataset(pairs=self._pairs("val"), train=False, eval_crop=self.eval_crop)
+
+    def build_test(self) -> Dataset:
+        return self.build_val()

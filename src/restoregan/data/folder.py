@@ -1,0 +1,113 @@
+"""Any pair of folders of blurred and sharp images, matched by file stem."""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import Dataset
+
+from restoregan.data.datamodule import PairedDataModule
+from restoregan.data.datasets import PairedImageDataset, match_by_stem, require_dir
+from restoregan.data.io import DatasetError
+from restoregan.data.transforms import PairedColorJitter
+
+__all__ = ["PairedFolderDataModule"]
+
+_LAYOUT = """\
+  <input_dir>/<stem>.<png|jpg|...>    blurred images
+  <target_dir>/<stem>.<png|jpg|...>   sharp images, same stems (extensions may differ)
+  optional val_input_dir / val_target_dir in the same form"""
+
+
+class PairedFolderDataModule(PairedDataModule):
+    """Blurred -> sharp pairs from ``input_dir`` and ``target_dir``, matched by file stem.
+
+    Validation uses ``val_input_dir``/``val_target_dir`` when given, otherwise a
+    ``val_fraction`` of the pairs chosen with ``seed`` (a split by image, fixed for a
+    seed). Test uses the validation pairs. Training crops and augmentation as GoPro.
+
+    Args:
+        input_dir, target_dir: training folders (also the source of the split).
+        val_input_dir, val_target_dir: optional separate validation folders.
+        val_fraction: share of pairs held out when no validation folders are given.
+        eval_crop: target-side centre crop for validation/test; ``None`` = full frames.
+        Others: see :class:`~restoregan.data.gopro.GoProDataModule`.
+    """
+
+    protocol = "deblur"
+
+    def __init__(
+        self,
+        *,
+        input_dir: str,
+        target_dir: str,
+        val_input_dir: str | None = None,
+        val_target_dir: str | None = None,
+        val_fraction: float = 0.1,
+        crop_size: int | None = 256,
+        eval_crop: int | None = None,
+        batch_size: int = 16,
+        num_workers: int = 4,
+        seed: int = 0,
+        pin_memory: bool | None = None,
+        hflip: bool = True,
+        vflip: bool = True,
+        rot90: bool = True,
+        color_jitter: PairedColorJitter | None = None,
+    ) -> None:
+        super().__init__(
+            batch_size=batch_size,
+            num_workers=num_workers,
+            crop_size=crop_size,
+            seed=seed,
+            pin_memory=pin_memory,
+        )
+        if (val_input_dir is None) != (val_target_dir is None):
+            raise DatasetError("Give both val_input_dir and val_target_dir, or neither.")
+        if val_input_dir is None and not 0.0 < val_fraction < 1.0:
+            raise DatasetError(f"val_fraction must be in (0, 1), got {val_fraction}.")
+        self.dirs = (input_dir, target_dir)
+        self.val_dirs = None if val_input_dir is None else (val_input_dir, val_target_dir)
+        self.val_fraction = val_fraction
+        self.eval_crop = eval_crop
+        self.augment = {
+            "hflip": hflip,
+            "vflip": vflip,
+            "rot90": rot90,
+            "color_jitter": color_jitter,
+        }
+
+    @staticmethod
+    def _pairs(input_dir: str, target_dir: str) -> list:
+        return match_by_stem(
+            require_dir(input_dir, "Blurred-image folder (input_dir)", _LAYOUT),
+            require_dir(target_dir, "Sharp-image folder (target_dir)", _LAYOUT),
+        )
+
+    def _split(self) -> tuple[list, list]:
+        pairs = self._pairs(*self.dirs)
+        if self.val_dirs is not None:
+            return pairs, self._pairs(*self.val_dirs)
+        n_val = max(1, round(self.val_fraction * len(pairs)))
+        if n_val >= len(pairs):
+            raise DatasetError(
+                f"{len(pairs)} pair(s) in '{self.dirs[0]}' are too few to hold out "
+                f"val_fraction={self.val_fraction} and keep a training set; add images or "
+                f"give val_input_dir/val_target_dir."
+            )
+        # A private generator: the split depends on `seed` only, not on the global RNG.
+        order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(self.seed))
+        held_out = set(order[:n_val].tolist())
+        train = [p for i, p in enumerate(pairs) if i not in held_out]
+        val = [p for i, p in enumerate(pairs) if i in held_out]
+        return train, val
+
+    def build_train(self) -> Dataset:
+        train, _ = self._split()
+        return PairedImageDataset(pairs=train, train=True, crop_size=self.crop_size, **self.augment)
+
+    def build_val(self) -> Dataset:
+        _, val = self._split()
+        return PairedImageDataset(pairs=val, train=False, eval_crop=self.eval_crop)
+
+    def build_test(self) -> Dataset:
+        return self.build_val()
