@@ -1,0 +1,228 @@
+"""Running a generator on real images: value-range mapping, padding, checkpoint loading.
+
+Systems, `src/eval.py`, `src/deblur.py` and the Dual-GAN pipeline all go through these
+functions so that a restored image is produced the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from restoregan.nets.checkpoints import CheckpointError
+
+
+def value_range(net: nn.Module) -> tuple[float, float]:
+    """The (low, high) range a generator works in; DEVELOPERS.md makes it a required attribute."""
+    rng = getattr(net, "value_range", None)
+    if rng is None:
+        raise TypeError(f"{type(net).__name__} has no `value_range` attribute (see DEVELOPERS.md)")
+    return float(rng[0]), float(rng[1])
+
+
+def to_range(x01: Tensor, rng: tuple[float, float]) -> Tensor:
+    """Map images from [0, 1] to `rng`."""
+    lo, hi = rng
+    return x01 if (lo, hi) == (0.0, 1.0) else x01 * (hi - lo) + lo
+
+
+def from_range(x: Tensor, rng: tuple[float, float]) -> Tensor:
+    """Map images from `rng` back to [0, 1] (no clamping)."""
+    lo, hi = rng
+    return x if (lo, hi) == (0.0, 1.0) else (x - lo) / (hi - lo)
+
+
+def pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
+    """Reflect-pad (B, C, H, W) at the bottom/right to multiples of `multiple`.
+
+    Returns the padded tensor and the original (H, W) so the caller can crop back.
+    Reflection (not zeros) keeps the border statistics natural for a conv net.
+    """
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        # reflect needs pad < size; replicate handles tiny images.
+        mode = "reflect" if ph < h and pw < w else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x, (h, w)
+
+
+@torch.no_grad()
+def restore(generator: nn.Module, x01: Tensor) -> Tensor:
+    """Run `generator` on (B, 3, H, W) images in [0, 1] of any size; returns [0, 1], clamped.
+
+    Pads to the generator's `size_multiple`, maps to its `value_range` and back, and crops
+    the output to (scale*H, scale*W).
+    """
+    rng = value_range(generator)
+    scale = int(getattr(generator, "scale", 1))
+    padded, (h, w) = pad_to_multiple(x01, int(getattr(generator, "size_multiple", 1)))
+    out = from_range(generator(to_range(padded, rng)), rng)
+    return out[..., : h * scale, : w * scale].clamp(0.0, 1.0)
+
+
+def extract_generator_state(checkpoint: Mapping[str, Any], *, prefer_ema: bool = True) -> dict:
+    """The generator weights of a restoregan Lightning checkpoint.
+
+    The EMA copy (written by `restoregan.callbacks.ema.GeneratorEMA`) is preferred when
+    present, because it is the one validation scored.
+    """
+    if prefer_ema and "generator_ema" in checkpoint:
+        return dict(checkpoint["generator_ema"])
+    state = checkpoint.get("state_dict", {})
+    gen = {k[len("generator.") :]: v for k, v in state.items() if k.startswith("generator.")}
+    if not gen:
+        raise CheckpointError("checkpoint has no `generator.*` weights in its state_dict")
+    return gen
+
+
+def load_checkpoint_file(path: str | Path) -> dict:
+    """torch.load a checkpoint on the CPU with a clear error for missing or broken files."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        # weights_only=False: Lightning checkpoints carry plain python objects (hparams, loops).
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # pickle, zip and EOF errors all mean the same thing here
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: {type(err).__name__}: {err}. "
+            "Expected a file written by torch.save (a restoregan .ckpt or an official .pth)."
+        ) from err
+
+
+def is_restoregan_checkpoint(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and "restoregan" in obj and "state_dict" in obj
+
+
+def _load_state_strict(generator: nn.Module, state: Mapping[str, Tensor], source: str) -> None:
+    own = generator.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = [
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own
+        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
+    ]
+    if missing or unexpected or shapes:
+        raise CheckpointError(
+            f"weights in {source} do not fit {type(generator).__name__}: "
+            f"missing {missing[:8]}{'...' if len(missing) > 8 else ''}, "
+            f"unexpected {unexpected[:8]}{'...' if len(unexpected) > 8 else ''}, "
+            f"shape mismatches {shapes[:8]}. Was the checkpoint trained with the same generator config?"
+        )
+    generator.load_state_dict(state)
+
+
+def load_generator_weights(generator: nn.Module, source: str | Path | Mapping[str, Any]) -> str:
+    """Load generator weights from any file a user is likely to have; returns what was loaded.
+
+    Accepts a restoregan Lightning checkpoint (EMA weights preferred), an official
+    DeblurGAN 2018 `latest_net_G.pth` (into a `ResnetGenerator`), an official ESRGAN /
+    BasicSR file in any of its three key namings (into an `RRDBNet`), or a plain state dict
+    in restoregan's own layout.
+    """
+    label = str(source) if isinstance(source, (str, Path)) else "<state dict>"
+    obj = load_checkpoint_file(source) if isinstance(source, (str, Path)) else source
+    if is_restoregan_checkpoint(obj):
+        _load_state_strict(generator, extract_generator_state(obj), label)
+        return f"restoregan:{label}"
+    # Official layouts: the per-architecture loaders know their key namings.
+    from restoregan.nets.generators.resnet import ResnetGenerator
+    from restoregan.nets.generators.rrdb import RRDBNet
+
+    if isinstance(generator, RRDBNet):
+        from restoregan.nets.checkpoints_esrgan import load_esrgan
+
+        load_esrgan(generator, obj)
+        return f"esrgan:{label}"
+    if isinstance(generator, ResnetGenerator) and any(
+        k.split(".")[0] in ("model", "module") for k in obj
+    ):
+        from restoregan.nets.checkpoints import load_deblurgan_2018
+
+        load_deblurgan_2018(generator, obj)
+        return f"deblurgan2018:{label}"
+    _load_state_strict(generator, obj, label)
+    return f"state_dict:{label}"
+
+
+def load_generator(
+    source: str | Path, *, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict]:
+    """Rebuild the generator of a restoregan checkpoint from the config stored inside it.
+
+    Returns the generator in eval mode and the checkpoint's `restoregan` metadata (the
+    resolved run config). Official .pth files carry no config: build the generator from a
+    `generator=` config and call `load_generator_weights` instead.
+    """
+    from hydra.utils import instantiate
+
+    ckpt = load_checkpoint_file(source)
+    if not is_restoregan_checkpoint(ckpt):
+        raise CheckpointError(
+            f"{source} is not a restoregan checkpoint (no `restoregan` config inside). For an "
+            "official DeblurGAN/ESRGAN .pth, also name the architecture, e.g. generator=resnet."
+        )
+    meta = ckpt["restoregan"]
+    generator = instantiate(meta["generator"])
+    _load_state_strict(generator, extract_generator_state(ckpt), str(source))
+    return generator.to(device).eval(), meta
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """`auto` picks CUDA when available, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _generator_from_file(
+    path: str, fallback: Callable[[], nn.Module] | None
+) -> tuple[nn.Module, str]:
+    """A restoregan checkpoint rebuilds itself; an official file needs `fallback` to build one."""
+    ckpt = load_checkpoint_file(path)
+    if is_restoregan_checkpoint(ckpt):
+        generator, _ = load_generator(path)
+        return generator, f"restoregan:{path}"
+    if fallback is None:
+        raise CheckpointError(
+            f"{path} is not a restoregan checkpoint, so it carries no architecture; name one, "
+            "e.g. generator=resnet (DeblurGAN 2018) or generator=rrdb (ESRGAN)."
+        )
+    generator = fallback()
+    return generator.eval(), load_generator_weights(generator, ckpt)
+
+
+def build_restorer(cfg: Any) -> tuple[nn.Module, str]:
+    """The network `src/eval.py` and `src/deblur.py` run, from their config.
+
+    `pipeline: single` loads `ckpt_path` (a restoregan checkpoint, or an official file
+    with `generator=<arch>`); `pipeline: dual` chains `deblur_ckpt` and `sr_ckpt`
+    (official files fall back to the DeblurGAN 2018 and ESRGAN x4 architectures).
+    Returns the module and a description of what was loaded.
+    """
+    from hydra.utils import instantiate
+
+    if cfg.pipeline == "single":
+        if not cfg.get("ckpt_path"):
+            raise CheckpointError("ckpt_path is required (a restoregan .ckpt or an official .pth)")
+        gen_cfg = cfg.get("generator")
+        fallback = (lambda: instantiate(gen_cfg)) if gen_cfg else None
+        return _generator_from_file(str(cfg.ckpt_path), fallback)
+    if cfg.pipeline == "dual":
+        from restoregan.nets.generators.resnet import ResnetGenerator
+        from restoregan.nets.generators.rrdb import RRDBNet
+        from restoregan.pipeline import DualGANPipeline
+
+        if not cfg.get("deblur_ckpt") or not cfg.get("sr_ckpt"):
+            raise CheckpointError("pipeline=dual needs deblur_ckpt=... and sr_ckpt=...")
+        deblur, d_src = _generator_from_file(str(cfg.deblur_ckpt), ResnetGenerator)
+        sr, s_src = _generator_from_file(str(cfg.sr_ckpt), RRDBNet)
+        return DualGANPipeline(deblur=deblur, sr=sr), f"dual({d_src} -> {s_src})"
+    raise ValueError(f"pipeline must be 'single' or 'dual', got {cfg.pipeline!r}")

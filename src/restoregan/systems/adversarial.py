@@ -1,0 +1,169 @@
+"""Adversarial regime: `n_critic` critic steps, then one generator step, per batch.
+
+Manual optimisation, as in Lightning's GAN example. One module holds both networks, so
+DDP needs `find_unused_parameters=True` (conf/trainer/ddp.yaml): the critic step does
+not touch the generator and vice versa.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.optim import Optimizer
+
+from restoregan.systems.base import OptimizerFactory, RestorationSystem, SchedulerFactory
+
+
+class AdversarialSystem(RestorationSystem):
+    """Conditional GAN training for restoration.
+
+    The critic sees only restored or sharp images (never the blurred input), as in
+    DeblurGAN. Each batch: the generator runs once; the critic takes `n_critic` steps on
+    that detached output (the DeblurGAN reference reuses the batch for all critic steps);
+    then the generator takes one step on content terms + `adversarial_weight` x GAN term.
+
+    Note: Lightning's `global_step` counts every optimiser step, so one batch advances it
+    by `n_critic + 1`; `trainer.max_steps` is in those units.
+
+    Args (beyond `RestorationSystem`):
+        discriminator: the critic; raw scores out (see DEVELOPERS.md).
+        optimizer_d / scheduler_d: partials for the critic, like the generator's.
+        n_critic: critic steps per generator step (5 for WGAN-GP in DeblurGAN).
+        grad_clip_g / grad_clip_d: max gradient norm, or None for no clipping.
+    """
+
+    def __init__(
+        self,
+        *,
+        discriminator: nn.Module,
+        optimizer_d: OptimizerFactory,
+        scheduler_d: SchedulerFactory | None = None,
+        n_critic: int = 1,
+        grad_clip_g: float | None = None,
+        grad_clip_d: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if getattr(self.loss, "adversarial", None) is None:
+            raise ValueError("AdversarialSystem needs a loss recipe with an `adversarial` term")
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        self.automatic_optimization = False
+        self.discriminator = discriminator
+        self.optimizer_d = optimizer_d
+        self.scheduler_d = scheduler_d
+        self.n_critic = n_critic
+        self.grad_clip = {"g": grad_clip_g, "d": grad_clip_d}
+        self.hparams.update(
+            discriminator=type(discriminator).__name__,
+            discriminator_params=sum(p.numel() for p in discriminator.parameters()),
+            n_critic=n_critic,
+            grad_clip_g=grad_clip_g,
+            grad_clip_d=grad_clip_d,
+        )
+
+    @property
+    def adversarial(self) -> nn.Module:
+        return self.loss.adversarial
+
+    def on_fit_start(self) -> None:
+        # A critic with dense layers needs one input size; fail now rather than after an
+        # epoch of data loading when the first critic step hits a shape error.
+        size = getattr(self.discriminator, "input_size", None)
+        crop = getattr(getattr(self.trainer, "datamodule", None), "crop_size", None)
+        if size is not None and crop is not None and int(size) != int(crop):
+            raise ValueError(
+                f"{type(self.discriminator).__name__} is built for {size}x{size} inputs but the "
+                f"training crop is {crop}x{crop} (data.crop_size). Set discriminator.input_size="
+                f"{crop} or data.crop_size={size}; the critic's dense layer depends on it."
+            )
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        opt_g, opt_d = self.optimizers()
+        real = self.to_net(batch["target"])
+        fake = self.generator(self.to_net(batch["input"]))
+        bs = real.shape[0]
+
+        self.toggle_optimizer(opt_d)
+        for _ in range(self.n_critic):
+            d_loss, stats = self._critic_loss(real, fake.detach())
+            opt_d.zero_grad(set_to_none=True)
+            self.manual_backward(d_loss)
+            opt_d.step()
+            if self.adversarial.clip_value is not None:
+                self._clip_critic_weights(self.adversarial.clip_value)
+        self.untoggle_optimizer(opt_d)
+
+        self.toggle_optimizer(opt_g)
+        content, terms = self.loss(fake, real)
+        d_real = (
+            self.discriminator(real).detach() if self.adversarial.needs_real_for_generator else None
+        )
+        adv = self.adversarial.generator_loss(d_real, self.discriminator(fake))
+        g_loss = content + self.loss.adversarial_weight * adv
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(g_loss)
+        opt_g.step()
+        self.untoggle_optimizer(opt_g)
+
+        if self.scheduler_interval == "step":
+            self._step_schedulers()
+        logs = {"train/d_loss": d_loss, "train/adv": adv, **stats}
+        logs.update({f"train/{k}": v for k, v in terms.items()})
+        self.log_dict({k: v.detach() for k, v in logs.items()}, batch_size=bs)
+        self.log("train/g_loss", g_loss.detach(), batch_size=bs, prog_bar=True)
+
+    def _critic_loss(self, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        d_real, d_fake = self.discriminator(real), self.discriminator(fake)
+        loss = self.adversarial.critic_loss(d_real, d_fake)
+        stats = {"train/wasserstein": (d_real.mean() - d_fake.mean()).detach()}
+        gp = self.adversarial.penalty(self.discriminator, real, fake)
+        if gp is not None:
+            loss = loss + gp
+            stats["train/gp"] = gp.detach()
+        return loss, stats
+
+    @torch.no_grad()
+    def _clip_critic_weights(self, value: float) -> None:
+        # WGAN (Arjovsky et al.): clip critic weights to a box after every critic step.
+        for p in self.discriminator.parameters():
+            p.clamp_(-value, value)
+
+    def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
+        # Runs after AMP has unscaled the gradients, so the clip threshold means the same
+        # thing in 32-bit, bf16-mixed and 16-mixed runs.
+        opt_g, _ = self.optimizers()
+        which, net = (
+            ("g", self.generator) if optimizer is opt_g.optimizer else ("d", self.discriminator)
+        )
+        if self.grad_clip[which] is not None:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), self.grad_clip[which])
+
+    def _schedulers(self) -> list[Any]:
+        schedulers = self.lr_schedulers()
+        if schedulers is None:
+            return []
+        return schedulers if isinstance(schedulers, list) else [schedulers]
+
+    def _step_schedulers(self) -> None:
+        for sched in self._schedulers():
+            sched.step()
+
+    def on_train_epoch_start(self) -> None:
+        # Epoch schedules catch up to the epoch count instead of stepping at epoch end:
+        # last.ckpt is written at validation end, before any epoch-end hook, so a resumed
+        # run would otherwise be one step behind an uninterrupted one.
+        if self.scheduler_interval == "epoch":
+            for sched in self._schedulers():
+                while sched.last_epoch < self.current_epoch:
+                    sched.step()
+
+    def configure_optimizers(self) -> list[dict[str, Any]]:
+        return [
+            self._build_optimizer(self.optimizer_g, self.generator.parameters(), self.scheduler_g),
+            self._build_optimizer(
+                self.optimizer_d, self.discriminator.parameters(), self.scheduler_d
+            ),
+        ]

@@ -1,0 +1,199 @@
+"""What every training regime shares: the generator, its objective, evaluation and state.
+
+Subclasses add the optimisation step: `SupervisedSystem` (automatic optimisation, no
+critic) and `AdversarialSystem` (manual optimisation, critic steps then a generator step).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+import lightning.pytorch as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.optim import Optimizer
+from torchmetrics import MeanMetric
+from torchmetrics.functional import peak_signal_noise_ratio, structural_similarity_index_measure
+
+from restoregan import metrics
+from restoregan.inference import from_range, load_generator_weights, restore, to_range, value_range
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+SchedulerFactory = Callable[[Optimizer], Any]
+Interval = Literal["epoch", "step"]
+
+_EVAL_KEYS = ("psnr", "ssim", "psnr_input", "ssim_input")
+
+
+def _rng_states() -> dict[str, Any]:
+    # Plain types only: Lightning loads checkpoints with torch.load(weights_only=True).
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": [name, keys.tolist(), pos, has_gauss, gauss],
+        "python": random.getstate(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
+
+
+def _set_rng_states(states: dict[str, Any]) -> None:
+    torch.set_rng_state(states["torch"])
+    name, keys, pos, has_gauss, gauss = states["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    random.setstate(states["python"])
+    if states.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _check_loss_ranges(loss: nn.Module, rng: tuple[float, float]) -> None:
+    """A perceptual term told the wrong input range silently mis-normalises VGG's input."""
+    for name, term in getattr(loss, "terms", {}).items():
+        term_range = getattr(term, "input_range", None)
+        if term_range is not None and tuple(map(float, term_range)) != rng:
+            raise ValueError(
+                f"loss term '{name}' expects images in {tuple(term_range)} but the generator "
+                f"works in {rng}; set loss.terms.{name}.input_range=[{rng[0]},{rng[1]}]"
+            )
+
+
+class RestorationSystem(L.LightningModule):
+    """Base LightningModule for image restoration.
+
+    Batches are dicts `{"input": (B, 3, h, w), "target": (B, 3, H, W), "name": [...]}` in
+    [0, 1]; the generator works in its own `value_range`, and the mapping happens here.
+
+    Args:
+        generator: the restoration network (see DEVELOPERS.md for its attributes).
+        loss: a `restoregan.losses.composite.GeneratorLoss` (content terms, optional GAN loss).
+        optimizer_g: partial optimiser, called with the generator parameters.
+        scheduler_g: partial LR scheduler, called with the generator optimiser, or None.
+        scheduler_interval: step schedulers once per "epoch" or once per generator "step".
+        init_from: generator weights to start from (a restoregan checkpoint or an official
+            .pth file); used by later stages such as ESRGAN after its PSNR pre-training.
+    """
+
+    def __init__(
+        self,
+        *,
+        generator: nn.Module,
+        loss: nn.Module,
+        optimizer_g: OptimizerFactory,
+        scheduler_g: SchedulerFactory | None = None,
+        scheduler_interval: Interval = "epoch",
+        init_from: str | None = None,
+    ) -> None:
+        super().__init__()
+        if scheduler_interval not in ("epoch", "step"):
+            raise ValueError(
+                f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
+            )
+        self.generator = generator
+        self.loss = loss
+        self.optimizer_g = optimizer_g
+        self.scheduler_g = scheduler_g
+        self.scheduler_interval = scheduler_interval
+        self.range = value_range(generator)
+        _check_loss_ranges(loss, self.range)
+        if init_from:
+            # Done at construction so that a resumed run's checkpoint still wins afterwards.
+            load_generator_weights(self.generator, init_from)
+        self.eval_metrics = nn.ModuleDict(
+            {
+                stage: nn.ModuleDict({k: MeanMetric() for k in _EVAL_KEYS})
+                for stage in ("val", "test")
+            }
+        )
+        self.save_hyperparameters(
+            {
+                "generator": type(generator).__name__,
+                "generator_params": sum(p.numel() for p in generator.parameters()),
+                "scheduler_interval": scheduler_interval,
+                "init_from": init_from,
+                "loss": loss.describe() if hasattr(loss, "describe") else type(loss).__name__,
+            }
+        )
+
+    # ---- helpers -------------------------------------------------------------------------
+    def to_net(self, x01: Tensor) -> Tensor:
+        return to_range(x01, self.range)
+
+    def from_net(self, x: Tensor) -> Tensor:
+        return from_range(x, self.range)
+
+    def _protocol(self) -> metrics.Protocol:
+        dm = getattr(self.trainer, "datamodule", None)
+        name = getattr(dm, "protocol", "deblur")
+        return metrics.get_protocol(name, scale=int(getattr(dm, "scale", 1)))
+
+    def _build_optimizer(
+        self,
+        factory: OptimizerFactory,
+        params: Iterable[nn.Parameter],
+        sched: SchedulerFactory | None,
+    ) -> dict[str, Any]:
+        optimizer = factory(params)
+        config: dict[str, Any] = {"optimizer": optimizer}
+        if sched is not None:
+            config["lr_scheduler"] = {
+                "scheduler": sched(optimizer),
+                "interval": self.scheduler_interval,
+            }
+        return config
+
+    # ---- evaluation ----------------------------------------------------------------------
+    def _evaluate(self, batch: dict[str, Any], stage: str) -> Tensor:
+        x, y = batch["input"], batch["target"]
+        pred = restore(self.generator, x).float()
+        # The input's own score (bicubic-upsampled for SR) so every chart shows the gain.
+        baseline = (
+            x
+            if x.shape[-2:] == y.shape[-2:]
+            else F.interpolate(x, size=y.shape[-2:], mode="bicubic", align_corners=False)
+        )
+        protocol = self._protocol()
+        y_m = metrics.prepare_for_metrics(y.float(), protocol)
+        scores = {}
+        for key, img in (("", pred), ("_input", baseline.float().clamp(0, 1))):
+            img_m = metrics.prepare_for_metrics(img, protocol)
+            # Per-image values (dim / reduction="none"), then the mean over images.
+            scores[f"psnr{key}"] = peak_signal_noise_ratio(
+                img_m, y_m, data_range=1.0, dim=(1, 2, 3), reduction="none"
+            )
+            scores[f"ssim{key}"] = structural_similarity_index_measure(
+                img_m, y_m, data_range=1.0, reduction="none"
+            )
+        for key, values in scores.items():
+            metric = self.eval_metrics[stage][key]
+            metric.update(values)
+            self.log(
+                f"{stage}/{key}",
+                metric,
+                on_step=False,
+                on_epoch=True,
+                batch_size=x.shape[0],
+                prog_bar=key == "psnr",
+            )
+        return pred
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        return self._evaluate(batch, "val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        return self._evaluate(batch, "test")
+
+    # ---- state ---------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Lightning does not store RNG states; without them a resumed run draws different
+        # crops, dropout masks and GP interpolation weights than an uninterrupted one.
+        checkpoint["rng_states"] = _rng_states()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Restored here, not in on_train_start: on resume Lightning creates the training
+        # loader's iterator (which draws its shuffle seed from the global RNG) before
+        # on_train_start; nothing between this hook and that draw uses the RNG.
+        if "rng_states" in checkpoint:
+            _set_rng_states(checkpoint["rng_states"])
