@@ -70,8 +70,9 @@ class PairedDataModule(L.LightningDataModule):
         scale: int = 1,
     ) -> None:
         super().__init__()
-        # Stored in checkpoints, so a run records which data it saw.
-        self.save_hyperparameters(logger=False)
+        # Which data a run saw is recorded by the resolved run config that every
+        # checkpoint carries (restoregan.callbacks.run_config); hparams here would pickle
+        # config objects that Lightning's weights-only checkpoint loading rejects.
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.crop_size = crop_size
