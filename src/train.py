@@ -1,0 +1,56 @@
+"""Train a restoration model: compose the config, instantiate, fit, test.
+
+python src/train.py                                   # DeblurGAN recipe on the demo data
+python src/train.py experiment=quickstart             # what `make train` runs
+python src/train.py model=deblurgan data=gopro data.root=/data/GOPRO_Large
+python src/train.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt   # resume
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hydra
+import lightning.pytorch as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from restoregan.callbacks.run_config import RunConfig
+from restoregan.utils import instantiate_dict, log, user_errors
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit (and optionally test) the model `cfg` describes; returns the final metrics."""
+    L.seed_everything(cfg.seed, workers=True)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+
+    datamodule: L.LightningDataModule = instantiate(cfg.data)
+    model: L.LightningModule = instantiate(cfg.model)
+    callbacks = [*instantiate_dict(cfg.get("callbacks")), RunConfig(resolved)]
+    loggers = instantiate_dict(cfg.get("logger"))
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+    for logger in loggers:
+        logger.log_hyperparams(resolved)
+    log.info("output directory: %s", cfg.paths.output_dir)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+
+    if cfg.get("test_after_fit"):
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+        metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@user_errors
+def main(cfg: DictConfig) -> float | None:
+    metrics = train(cfg)
+    # Returned for Hydra sweepers (optuna etc.) that optimise a metric.
+    name = cfg.get("optimized_metric")
+    return metrics.get(name) if name else None
+
+
+if __name__ == "__main__":
+    main()
