@@ -46,3 +46,9 @@ def fake_vgg_cache(tmp_path_factory, monkeypatch) -> Path:
         torch.save(net.state_dict(), ckpt / name)
     monkeypatch.setenv("TORCH_HOME", str(home))
     return ckpt
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory) -> Path:
+    """One demo-data cache shared by the training tests (it is generated on first use)."""
+    return tmp_path_factory.mktemp("demo_data") / "demo"

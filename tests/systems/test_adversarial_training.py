@@ -1,0 +1,134 @@
+"""The adversarial system end to end on the demo data: steps, logging, checkpoints, resume."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.helpers import TINY_TRAIN, compose, read_metrics
+from train import train
+
+
+def _cfg(tmp_path: Path, demo_root: Path, *extra: str):
+    return compose("train", [*TINY_TRAIN, f"data.root={demo_root}", *extra], tmp_path)
+
+
+def test_deblurgan_trains_logs_and_checkpoints(tmp_path: Path, demo_root: Path) -> None:
+    cfg = _cfg(
+        tmp_path,
+        demo_root,
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=3",
+        "trainer.limit_val_batches=2",
+    )
+    metrics = train(cfg)
+    out = tmp_path / "out"
+
+    for key in ("val/psnr", "val/ssim", "val/psnr_input", "val/ssim_input", "test/psnr"):
+        assert math.isfinite(metrics[key]), key
+    logged = {k for row in read_metrics(out) for k, v in row.items() if v}
+    for key in (
+        "train/d_loss",
+        "train/g_loss",
+        "train/gp",
+        "train/wasserstein",
+        "train/adv",
+        "train/perceptual",
+    ):
+        assert key in logged, key
+
+    ckpt = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)
+    assert (out / "checkpoints" / "best.ckpt").is_file()
+    # n_critic=5 critic steps + 1 generator step per batch, 3 batches.
+    assert ckpt["global_step"] == 3 * 6
+    assert len(ckpt["optimizer_states"]) == 2 and len(ckpt["lr_schedulers"]) == 2
+    assert any(k.startswith("generator.") for k in ckpt["state_dict"])
+    assert any(k.startswith("discriminator.") for k in ckpt["state_dict"])
+    assert ckpt["restoregan"]["generator"]["_target_"].endswith("ResnetGenerator")
+    assert "rng_states" in ckpt
+    # The run records which VGG weights the perceptual loss used.
+    assert "random" in str(ckpt["hyper_parameters"]["loss"])
+    assert sorted((out / "samples").glob("step_*.png")), "no sample grid written"
+    assert not list((out / "checkpoints").glob("*.tmp")), "temporary checkpoint left behind"
+
+
+def test_critic_steps_and_generator_step_per_batch(tmp_path: Path, demo_root: Path) -> None:
+    cfg = _cfg(
+        tmp_path,
+        demo_root,
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "trainer.limit_val_batches=1",
+        "model.n_critic=3",
+        "test_after_fit=false",
+    )
+    train(cfg)
+    ckpt = torch.load(tmp_path / "out" / "checkpoints" / "last.ckpt", weights_only=False)
+    opt_g, opt_d = ckpt["optimizer_states"]
+    steps = lambda opt: int(next(iter(opt["state"].values()))["step"])  # noqa: E731
+    assert steps(opt_g) == 2 and steps(opt_d) == 6
+
+
+def test_resumed_run_matches_uninterrupted_run(tmp_path: Path, demo_root: Path) -> None:
+    common = [
+        "trainer.limit_train_batches=3",
+        "trainer.limit_val_batches=1",
+        "test_after_fit=false",
+        "callbacks.sample_grid=null",
+    ]
+    train(_cfg(tmp_path / "a", demo_root, *common, "trainer.max_epochs=2"))
+    train(_cfg(tmp_path / "b", demo_root, *common, "trainer.max_epochs=1"))
+    stopped = tmp_path / "b" / "out" / "checkpoints" / "last.ckpt"
+    train(_cfg(tmp_path / "c", demo_root, *common, "trainer.max_epochs=2", f"ckpt_path={stopped}"))
+
+    def epoch1_losses(root: Path) -> list[tuple[str, str, str]]:
+        rows = read_metrics(root / "out")
+        return [
+            (r["step"], r["train/g_loss"], r["train/d_loss"])
+            for r in rows
+            if r["epoch"] == "1" and r["train/g_loss"]
+        ]
+
+    uninterrupted, resumed = epoch1_losses(tmp_path / "a"), epoch1_losses(tmp_path / "c")
+    assert len(uninterrupted) == 3
+    assert resumed == uninterrupted
+    a = torch.load(tmp_path / "a" / "out" / "checkpoints" / "last.ckpt", weights_only=False)
+    c = torch.load(tmp_path / "c" / "out" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert a["global_step"] == c["global_step"] == 2 * 3 * 6
+    for key, value in a["state_dict"].items():
+        assert torch.equal(value, c["state_dict"][key]), key
+    assert a["lr_schedulers"] == c["lr_schedulers"]
+
+
+def test_bf16_mixed_precision_on_cpu(tmp_path: Path, demo_root: Path) -> None:
+    cfg = _cfg(
+        tmp_path,
+        demo_root,
+        "trainer.precision=bf16-mixed",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "trainer.limit_val_batches=1",
+        "test_after_fit=false",
+    )
+    metrics = train(cfg)
+    rows = [r for r in read_metrics(tmp_path / "out") if r["train/gp"]]
+    assert rows and all(math.isfinite(float(r["train/gp"])) for r in rows)
+    assert all(math.isfinite(float(r["train/g_loss"])) for r in rows)
+    assert math.isfinite(metrics["val/psnr"])
+
+
+def test_critic_size_mismatch_fails_at_start(tmp_path: Path, demo_root: Path) -> None:
+    cfg = _cfg(
+        tmp_path,
+        demo_root,
+        "discriminator=global",
+        "discriminator.ndf=8",
+        "discriminator.input_size=64",
+        "trainer.max_epochs=1",
+    )
+    with pytest.raises(ValueError, match=r"64x64 inputs but the training crop is 32x32"):
+        train(cfg)
+    assert not (tmp_path / "out" / "checkpoints").exists()
