@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from restoregan.systems.base import OptimizerFactory, RestorationSystem, SchedulerFactory
 
@@ -81,6 +82,10 @@ class AdversarialSystem(RestorationSystem):
             )
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        with self.step_rng():
+            self._adversarial_step(batch)
+
+    def _adversarial_step(self, batch: dict[str, Any]) -> None:
         opt_g, opt_d = self.optimizers()
         real = self.to_net(batch["target"])
         fake = self.generator(self.to_net(batch["input"]))
@@ -142,10 +147,12 @@ class AdversarialSystem(RestorationSystem):
             torch.nn.utils.clip_grad_norm_(net.parameters(), self.grad_clip[which])
 
     def _schedulers(self) -> list[Any]:
+        # Plateau schedules are stepped on validation results (RestorationSystem).
         schedulers = self.lr_schedulers()
         if schedulers is None:
             return []
-        return schedulers if isinstance(schedulers, list) else [schedulers]
+        schedulers = schedulers if isinstance(schedulers, list) else [schedulers]
+        return [s for s in schedulers if not isinstance(s, ReduceLROnPlateau)]
 
     def _step_schedulers(self) -> None:
         for sched in self._schedulers():

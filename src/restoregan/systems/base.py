@@ -7,7 +7,8 @@ critic) and `AdversarialSystem` (manual optimisation, critic steps then a genera
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import lightning.pytorch as L
@@ -16,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim import Optimizer
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torchmetrics import MeanMetric
 from torchmetrics.functional import peak_signal_noise_ratio, structural_similarity_index_measure
 
@@ -27,6 +29,7 @@ SchedulerFactory = Callable[[Optimizer], Any]
 Interval = Literal["epoch", "step"]
 
 _EVAL_KEYS = ("psnr", "ssim", "psnr_input", "ssim_input")
+_PLATEAU_METRICS = {f"val/{k}" for k in _EVAL_KEYS}
 
 
 def _rng_states() -> dict[str, Any]:
@@ -72,6 +75,8 @@ class RestorationSystem(L.LightningModule):
         optimizer_g: partial optimiser, called with the generator parameters.
         scheduler_g: partial LR scheduler, called with the generator optimiser, or None.
         scheduler_interval: step schedulers once per "epoch" or once per generator "step".
+        scheduler_monitor: the metric a ReduceLROnPlateau schedule watches (supervised
+            regime only, where Lightning steps the schedule), e.g. "val/psnr".
         init_from: generator weights to start from (a restoregan checkpoint or an official
             .pth file); used by later stages such as ESRGAN after its PSNR pre-training.
     """
@@ -84,6 +89,7 @@ class RestorationSystem(L.LightningModule):
         optimizer_g: OptimizerFactory,
         scheduler_g: SchedulerFactory | None = None,
         scheduler_interval: Interval = "epoch",
+        scheduler_monitor: str | None = None,
         init_from: str | None = None,
     ) -> None:
         super().__init__()
@@ -96,11 +102,13 @@ class RestorationSystem(L.LightningModule):
         self.optimizer_g = optimizer_g
         self.scheduler_g = scheduler_g
         self.scheduler_interval = scheduler_interval
+        self.scheduler_monitor = scheduler_monitor
         self.range = value_range(generator)
         _check_loss_ranges(loss, self.range)
         if init_from:
             # Done at construction so that a resumed run's checkpoint still wins afterwards.
             load_generator_weights(self.generator, init_from)
+        self._step_rng: Tensor | None = None  # see step_rng()
         self.eval_metrics = nn.ModuleDict(
             {
                 stage: nn.ModuleDict({k: MeanMetric() for k in _EVAL_KEYS})
@@ -137,12 +145,34 @@ class RestorationSystem(L.LightningModule):
     ) -> dict[str, Any]:
         optimizer = factory(params)
         config: dict[str, Any] = {"optimizer": optimizer}
-        if sched is not None:
-            config["lr_scheduler"] = {
-                "scheduler": sched(optimizer),
-                "interval": self.scheduler_interval,
-            }
+        if sched is None:
+            return config
+        scheduler = sched(optimizer)
+        config["lr_scheduler"] = {"scheduler": scheduler, "interval": self.scheduler_interval}
+        if isinstance(scheduler, ReduceLROnPlateau):
+            if self.scheduler_monitor not in _PLATEAU_METRICS:
+                raise ValueError(
+                    f"ReduceLROnPlateau needs model.scheduler_monitor set to one of "
+                    f"{sorted(_PLATEAU_METRICS)}, got {self.scheduler_monitor!r}"
+                )
+            # Stepped by on_validation_epoch_end, before last.ckpt is written. Lightning
+            # would step it after the checkpoint and skip that step on resume; the huge
+            # frequency keeps it from stepping the schedule a second time.
+            config["lr_scheduler"].update(
+                interval="epoch", frequency=2**31, monitor=self.scheduler_monitor, strict=False
+            )
         return config
+
+    def _plateau_schedulers(self) -> list[ReduceLROnPlateau]:
+        configs = self.trainer.lr_scheduler_configs if self._trainer is not None else []
+        return [c.scheduler for c in configs if isinstance(c.scheduler, ReduceLROnPlateau)]
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:
+            return
+        for scheduler in self._plateau_schedulers():
+            stage, key = self.scheduler_monitor.split("/")
+            scheduler.step(self.eval_metrics[stage][key].compute())
 
     # ---- evaluation ----------------------------------------------------------------------
     def _evaluate(self, batch: dict[str, Any], stage: str) -> Tensor:
@@ -186,10 +216,30 @@ class RestorationSystem(L.LightningModule):
         return self._evaluate(batch, "test")
 
     # ---- state ---------------------------------------------------------------------------
+    @contextmanager
+    def step_rng(self) -> Iterator[None]:
+        """Run a training step on its own CPU random stream (dropout, GP weights on CPU).
+
+        With num_workers=0 the data pipeline draws crops and flips from the global CPU RNG
+        too, and Lightning prefetches batches at different points in a resumed epoch than
+        in an uninterrupted one; two separate streams make both orders reproducible. (On
+        GPU, dropout and the GP already draw from the CUDA generator.)
+        """
+        if self._step_rng is None:
+            self._step_rng = (
+                torch.Generator().manual_seed((torch.initial_seed() + 1) % 2**63).get_state()
+            )
+        with torch.random.fork_rng(devices=[]):
+            torch.set_rng_state(self._step_rng)
+            try:
+                yield
+            finally:
+                self._step_rng = torch.get_rng_state()
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Lightning does not store RNG states; without them a resumed run draws different
         # crops, dropout masks and GP interpolation weights than an uninterrupted one.
-        checkpoint["rng_states"] = _rng_states()
+        checkpoint["rng_states"] = {**_rng_states(), "step": self._step_rng}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Restored here, not in on_train_start: on resume Lightning creates the training
@@ -197,3 +247,4 @@ class RestorationSystem(L.LightningModule):
         # on_train_start; nothing between this hook and that draw uses the RNG.
         if "rng_states" in checkpoint:
             _set_rng_states(checkpoint["rng_states"])
+            self._step_rng = checkpoint["rng_states"].get("step")
