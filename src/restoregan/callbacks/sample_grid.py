@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,16 @@ def _centre_crop(x: Tensor, size: int) -> Tensor:
     h, w = x.shape[-2:]
     top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
     return x[..., top : top + size, left : left + size]
+
+
+def _take(loader: Any, n_images: int) -> Iterator[dict[str, Any]]:
+    """Batches from `loader` until `n_images` images have been seen."""
+    seen = 0
+    for batch in loader:
+        yield batch
+        seen += len(batch["target"])
+        if seen >= n_images:
+            return
 
 
 def make_grid(
@@ -67,11 +78,13 @@ class SampleGrid(L.Callback):
             if dm is None:
                 return None
             inputs, targets = [], []
-            for batch in dm.val_dataloader():
+            # A loader iterator draws its seed from the global RNG; forking keeps the
+            # training stream identical whether or not (and when) a grid is made.
+            with torch.random.fork_rng(devices=[]):
+                batches = list(_take(dm.val_dataloader(), self.max_images))
+            for batch in batches:
                 inputs.extend(batch["input"])
                 targets.extend(batch["target"])
-                if len(targets) >= self.max_images:
-                    break
             # Crop before restoring so a grid costs the same on full GoPro frames; the input
             # crop keeps the target/input scale (SR). Only same-size crops can be stacked.
             pairs = []
