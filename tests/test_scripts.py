@@ -136,3 +136,41 @@ def test_eval_rejects_a_broken_checkpoint(tmp_path: Path) -> None:
     proc = run_script("eval.py", f"ckpt_path={bad}", cwd=tmp_path, check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert f"cannot read checkpoint {bad}" in proc.stderr
+
+
+def test_deblur_loads_an_official_deblurgan_2018_checkpoint(tmp_path: Path) -> None:
+    """generator=resnet + a latest_net_G.pth in the 2018 `model.N` layout restores like the original."""
+    import torch
+
+    from restoregan.data.io import to_tensor
+    from tests.nets.test_deblurgan_checkpoint import _reference, _reference_output
+
+    torch.manual_seed(0)
+    reference = _reference(ngf=64, n_blocks=9).eval()
+    pth = tmp_path / "latest_net_G.pth"
+    torch.save(reference.state_dict(), pth)
+    image = np.random.default_rng(1).integers(0, 256, (36, 44, 3), dtype=np.uint8)  # multiple of 4
+    (tmp_path / "in").mkdir()
+    Image.fromarray(image).save(tmp_path / "in" / "blurry.png")
+
+    run_script(
+        "deblur.py",
+        "generator=resnet",
+        f"ckpt_path={pth}",
+        f"input={tmp_path / 'in'}",
+        f"output={tmp_path / 'out'}",
+        cwd=tmp_path,
+    )
+    restored = np.asarray(Image.open(tmp_path / "out" / "blurry.png")).astype(int)
+    with torch.no_grad():
+        expected = _reference_output(reference, to_tensor(image)[None] * 2 - 1)[0]
+    expected = ((expected.clamp(-1, 1) + 1) / 2 * 255).round().permute(1, 2, 0).numpy().astype(int)
+    assert np.abs(restored - expected).max() <= 1  # float noise may flip one rounding
+
+
+def test_params_prints_seed_tables(tmp_path: Path) -> None:
+    proc = run_script("params.py", "model=deblurgan_keras", "keras=true", cwd=tmp_path)
+    assert "11,399,171" in proc.stdout and "3,098,370" in proc.stdout  # seed 001 Tables 2 and 3
+    assert "conv" in proc.stdout.lower() and "BatchNorm2d" in proc.stdout
+    proc = run_script("params.py", "model=convdeconv_gan", "table=false", cwd=tmp_path)
+    assert "3,102,467 (Keras counting" in proc.stdout  # seed 003 layer table at 224x224
