@@ -27,17 +27,21 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
 
 ## Layer tables and parameter counts of every seed recipe.
 params: $(STAMP)
 	for m in deblurgan deblurgan_keras unet_patchgan resnet_patchgan convdeconv_gan cnn_baseline; do \
 	  $(BIN)/python src/params.py model=$$m || exit 1; done
+
+## Training throughput of every recipe (iterations/s); BENCH_ARGS="--crop 256 --precision bf16-mixed" etc.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_train.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) logs outputs multirun .pytest_cache .ruff_cache src/*.egg-info
