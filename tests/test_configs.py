@@ -59,3 +59,30 @@ def test_config_instantiates(group: str, option: str, tmp_path: Path, fake_vgg_c
         else:  # dict-of-configs groups: callbacks, logger
             objs = [instantiate(v) for v in sub.values() if v is not None and "_target_" in v]
             assert objs, f"{group}={option} instantiates nothing"
+
+
+# What each recipe sets outside its own `model` node must survive composition: the group
+# defaults (trainer/default.yaml: 300 epochs) once silently overrode the recipes' lengths.
+RECIPE_VALUES = {
+    "deblurgan": {"trainer.max_epochs": 300, "data.batch_size": 1, "model.n_critic": 5},
+    "deblurgan_keras": {"trainer.max_epochs": 40, "data.batch_size": 16, "data.crop_size": 256},
+    "unet_patchgan": {"trainer.max_epochs": 100, "data.batch_size": 16},
+    "resnet_patchgan": {"trainer.max_epochs": 200, "discriminator.padding": 1},
+    "convdeconv_gan": {
+        "trainer.max_epochs": 100,
+        "data.crop_size": 224,
+        "discriminator.input_size": 224,
+    },
+    "cnn_baseline": {"trainer.max_epochs": 100, "model.scheduler_monitor": "val/psnr"},
+    "esrgan": {"callbacks.ema.decay": 0.999, "discriminator.input_size": 128},
+}
+
+
+@pytest.mark.parametrize("model", sorted(RECIPE_VALUES))
+def test_recipe_values_win_over_group_defaults(model: str, tmp_path: Path) -> None:
+    cfg = compose("train", [f"model={model}"], tmp_path)
+    for key, expected in RECIPE_VALUES[model].items():
+        assert OmegaConf.select(cfg, key) == expected, key
+    # ...and the command line wins over the recipe.
+    cfg = compose("train", [f"model={model}", "trainer.max_epochs=7"], tmp_path)
+    assert cfg.trainer.max_epochs == 7
