@@ -191,3 +191,54 @@ def test_blur_lr_argument_errors():
         BlurLRDataModule(root="x", kernel="levin")
     with pytest.raises(DatasetError, match="source must be"):
         BlurLRDataModule(root="x", source="web")
+
+
+def test_blur_lr_sharp_lr_target_differs_from_input_by_the_blur_only(tmp_path, make_image):
+    hr = make_image(tmp_path / "hr" / "a.png", 48, 64, seed=3)
+    common = {"root": str(tmp_path / "hr"), "num_workers": 0, "seed": 5}
+    dm = BlurLRDataModule(target="lr", crop_size=None, **common)
+    assert (dm.scale, dm.protocol) == (1, "deblur")
+    dm.setup("test")
+    item = dm.test_set[0]
+    assert item["input"].shape == item["target"].shape == (3, 12, 16)
+    np.testing.assert_array_equal(to_uint8(item["target"]), downsample_bicubic(hr, 4))
+    # The input is the one the HR-target module gives for the same seed: same kernel.
+    hr_dm = BlurLRDataModule(**common)
+    hr_dm.setup("test")
+    assert torch.equal(hr_dm.test_set[0]["input"], item["input"])
+    assert not torch.equal(item["input"], item["target"])
+
+
+def test_blur_lr_sharp_lr_training_crops_are_windows_of_the_full_frames(gopro_root):
+    """LR-side crops of (blurred, sharp) are the same window of the downsampled full frames."""
+    dm = BlurLRDataModule(
+        source="gopro",
+        root=str(gopro_root),
+        target="lr",
+        kernel="none",
+        crop_size=4,
+        batch_size=2,
+        num_workers=0,
+        hflip=False,
+        vflip=False,
+        rot90=False,
+    )
+    dm.setup("fit")
+    assert dm.crop_size == 4
+    (blur_path, sharp_path, _), item = dm.train_set.pairs[0], dm.train_set[0]
+    assert item["input"].shape == item["target"].shape == (3, 4, 4)
+    lr_blur = downsample_bicubic(read_image(blur_path), 4)  # (8, 12, 3)
+    lr_sharp = downsample_bicubic(read_image(sharp_path), 4)
+    crop_in, crop_target = to_uint8(item["input"]), to_uint8(item["target"])
+    windows = [
+        (top, left)
+        for top in range(lr_blur.shape[0] - 3)
+        for left in range(lr_blur.shape[1] - 3)
+        if np.array_equal(lr_sharp[top : top + 4, left : left + 4], crop_target)
+        and np.array_equal(lr_blur[top : top + 4, left : left + 4], crop_in)
+    ]
+    assert windows, "the crops are not one window of the downsampled frames"
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["input"].shape == batch["target"].shape == (2, 3, 4, 4)
+    with pytest.raises(DatasetError, match="target must be 'hr' or 'lr'"):
+        BlurLRDataModule(root="x", target="sr")

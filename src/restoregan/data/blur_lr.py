@@ -1,7 +1,10 @@
 """Blurred low-resolution inputs with sharp high-resolution targets (deblur + SR chains).
 
 The input is ``downsample_bicubic(blur(source, k), scale)`` and the target is the HR image,
-so one network (or the Dual-GAN chain DeblurGAN -> ESRGAN) must undo both. Sources:
+so one network (or the Dual-GAN chain DeblurGAN -> ESRGAN) must undo both. With
+``target="lr"`` the target is the sharp image at the input's resolution instead,
+``downsample_bicubic(HR, scale)``: the pairs the deblurring stage of such a chain trains
+on. Sources:
 
 - ``folder``: HR images of a folder (e.g. Set5/HR); ``k`` is synthetic.
 - ``gopro``: GoPro frames; source = the real blurred frame, target = its sharp partner
@@ -16,12 +19,18 @@ from typing import Literal
 from torch.utils.data import Dataset
 
 from restoregan.data.datamodule import PairedDataModule, evenly_spaced
-from restoregan.data.datasets import DegradedPairDataset, KernelSource, require_dir
+from restoregan.data.datasets import (
+    DegradedPairDataset,
+    KernelSource,
+    require_dir,
+)
 from restoregan.data.degradations import TrajectoryKernel, load_levin_kernels
 from restoregan.data.gopro import BlurType, gopro_pairs
 from restoregan.data.io import DatasetError
 from restoregan.data.sr import hr_only_pairs
-from restoregan.data.transforms import PairedColorJitter
+from restoregan.data.transforms import (
+    PairedColorJitter,
+)
 
 __all__ = ["BlurLRDataModule"]
 
@@ -31,16 +40,20 @@ _FOLDER_LAYOUT = """\
 
 
 class BlurLRDataModule(PairedDataModule):
-    """Blur + bicubic x``scale`` inputs, HR targets, deterministic per image for a seed.
+    """Blur + bicubic x``scale`` inputs, HR (or sharp LR) targets, deterministic per image
+    for a seed.
 
     Evaluation kernels are fixed per image by ``(seed, name)``; training draws fresh
-    kernels from torch's RNG. Training crops are ``crop_size`` on the HR side.
+    kernels from torch's RNG. Training crops are ``crop_size`` on the target side.
 
     Args:
         source: ``"folder"`` or ``"gopro"`` (see the module docstring).
         root: ``folder``: the evaluation HR folder; ``gopro``: ``GOPRO_Large``.
         train_root: ``folder`` only: HR folder for training (``None``: no training).
-        scale: downsampling factor (4: input is 1/4 of the target size).
+        scale: downsampling factor (4: input is 1/4 of the HR size).
+        target: ``"hr"``: the sharp HR image (the module's ``scale`` is ``scale``, protocol
+            ``sr``); ``"lr"``: the sharp image downsampled like the input (``scale`` 1,
+            protocol ``deblur``; ``crop_size``/``eval_crop`` are then LR-side).
         kernel: ``"trajectory"`` (random camera shake), ``"levin"`` (the 8 Levin et al.
             kernels from ``kernels_dir``, one picked per image) or ``"none"``.
         kernels_dir: folder of ``levin09_{1..8}.npy`` for ``kernel="levin"``.
@@ -60,6 +73,7 @@ class BlurLRDataModule(PairedDataModule):
         root: str,
         train_root: str | None = None,
         scale: int = 4,
+        target: Literal["hr", "lr"] = "hr",
         kernel: Literal["trajectory", "levin", "none"] = "trajectory",
         kernels_dir: str | None = None,
         trajectory: TrajectoryKernel | None = None,
@@ -82,14 +96,21 @@ class BlurLRDataModule(PairedDataModule):
             raise DatasetError(f"kernel must be 'trajectory', 'levin' or 'none', got '{kernel}'.")
         if kernel == "levin" and kernels_dir is None:
             raise DatasetError("kernel='levin' needs kernels_dir (the folder of levin09_*.npy).")
+        if target not in ("hr", "lr"):
+            raise DatasetError(f"blur_lr target must be 'hr' or 'lr', got '{target}'.")
         super().__init__(
             batch_size=batch_size,
             num_workers=num_workers,
             crop_size=crop_size,
             seed=seed,
             pin_memory=pin_memory,
-            scale=scale,
+            # The contract's scale is target size / input size.
+            scale=scale if target == "hr" else 1,
         )
+        self.target = target
+        self.factor = scale
+        if target == "lr":
+            self.protocol = "deblur"
         self.source = source
         self.root = Path(root)
         self.train_root = None if train_root is None else Path(train_root)
@@ -126,14 +147,17 @@ class BlurLRDataModule(PairedDataModule):
         return hr_only_pairs(require_dir(self.root, "HR image folder", _FOLDER_LAYOUT))
 
     def _dataset(self, pairs: list, *, train: bool) -> Dataset:
+        # Datasets take HR-side crops; the module's are target-side (LR for target="lr").
+        k = 1 if self.target == "hr" else self.factor
         return DegradedPairDataset(
             pairs=pairs,
+            downsample_target=self.target == "lr",
             kernels=self._kernels(),
             seed=self.seed,
-            scale=self.scale,
+            scale=self.factor,
             train=train,
-            crop_size=self.crop_size,
-            eval_crop=self.eval_crop,
+            crop_size=self.crop_size and self.crop_size * k,
+            eval_crop=self.eval_crop and self.eval_crop * k,
             **(self.augment if train else {}),
         )
 

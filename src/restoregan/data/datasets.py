@@ -221,14 +221,20 @@ class DegradedPairDataset(PairedImageDataset):
         kernels: :class:`TrajectoryKernel`, a list of 2-D kernels (one picked per image),
             or ``None`` for no synthetic blur.
         seed: fixes evaluation kernels.
+        downsample_target: the target is the sharp image downsampled like the input (same
+            size as the input: the pairs a deblurring stage at low resolution trains on)
+            instead of the HR image. Crops stay HR-side.
         **kwargs: as :class:`PairedImageDataset`, with ``pairs`` given as
             ``(source_path, target_path, name)``.
     """
 
-    def __init__(self, *, kernels: KernelSource, seed: int, **kwargs: Any) -> None:
+    def __init__(
+        self, *, kernels: KernelSource, seed: int, downsample_target: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.kernels = kernels
         self.seed = seed
+        self.downsample_target = downsample_target
 
     def kernel_for(self, name: str) -> np.ndarray | None:
         """The blur kernel of an item (evaluation: fixed per name; training: fresh)."""
@@ -258,7 +264,11 @@ class DegradedPairDataset(PairedImageDataset):
             top, left, size = 0, 0, (h, w)
         kernel = self.kernel_for(name)
         inp = degrade_region(source[:h, :w], top, left, size, kernel=kernel, scale=s)
-        target = target[top : top + size[0], left : left + size[1]]
+        if self.downsample_target:
+            # Region by region too, so a crop equals the same crop of the downsampled frame.
+            target = degrade_region(target[:h, :w], top, left, size, kernel=None, scale=s)
+        else:
+            target = target[top : top + size[0], left : left + size[1]]
         return self._finish(inp, target, name)
 
 
