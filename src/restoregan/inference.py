@@ -183,9 +183,12 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def _generator_from_file(
-    path: str, fallback: Callable[[], nn.Module] | None
+    path: str, fallback: Callable[[], nn.Module] | None, *, hint: str = ""
 ) -> tuple[nn.Module, str]:
-    """A restoregan checkpoint rebuilds itself; an official file needs `fallback` to build one."""
+    """A restoregan checkpoint rebuilds itself; an official file needs `fallback` to build one.
+
+    `hint` is added to the error when the official file does not fit that architecture.
+    """
     ckpt = load_checkpoint_file(path)
     if is_restoregan_checkpoint(ckpt):
         generator, _ = load_generator(path)
@@ -196,15 +199,39 @@ def _generator_from_file(
             "e.g. generator=resnet (DeblurGAN 2018) or generator=rrdb (ESRGAN)."
         )
     generator = fallback()
-    return generator.eval(), load_generator_weights(generator, ckpt)
+    try:
+        return generator.eval(), load_generator_weights(generator, ckpt)
+    except ValueError as err:
+        if not hint:
+            raise
+        raise CheckpointError(f"{err}\n{hint}") from err
+
+
+def _chain_stage(
+    path: str, gen_cfg: Any, *, node: str, published: Callable[[], nn.Module], example: str
+) -> tuple[nn.Module, str]:
+    """One stage of `pipeline: dual`: a restoregan checkpoint rebuilds itself; an official
+    file goes into `gen_cfg` (`generator@<node>=<arch>`) when given, else into the
+    published architecture."""
+    from hydra.utils import instantiate
+
+    if gen_cfg:
+        return _generator_from_file(path, lambda: instantiate(gen_cfg))
+    hint = (
+        f"It was loaded into the published architecture ({published.__name__} defaults); if it "
+        f"was trained with another, name it, e.g. generator@{node}={example}."
+    )
+    return _generator_from_file(path, published, hint=hint)
 
 
 def build_restorer(cfg: Any) -> tuple[nn.Module, str]:
     """The network `src/eval.py` and `src/deblur.py` run, from their config.
 
     `pipeline: single` loads `ckpt_path` (a restoregan checkpoint, or an official file
-    with `generator=<arch>`); `pipeline: dual` chains `deblur_ckpt` and `sr_ckpt`
-    (official files fall back to the DeblurGAN 2018 and ESRGAN x4 architectures).
+    with `generator=<arch>`); `pipeline: dual` chains `deblur_ckpt` and `sr_ckpt`.
+    Official files there are loaded into `generator@deblur_generator=<arch>` /
+    `generator@sr_generator=<arch>` when given, else into the published architectures
+    (DeblurGAN 2018 ResNet-9, ESRGAN x4 with 23 RRDBs).
     Returns the module and a description of what was loaded.
     """
     from hydra.utils import instantiate
@@ -222,7 +249,19 @@ def build_restorer(cfg: Any) -> tuple[nn.Module, str]:
 
         if not cfg.get("deblur_ckpt") or not cfg.get("sr_ckpt"):
             raise CheckpointError("pipeline=dual needs deblur_ckpt=... and sr_ckpt=...")
-        deblur, d_src = _generator_from_file(str(cfg.deblur_ckpt), ResnetGenerator)
-        sr, s_src = _generator_from_file(str(cfg.sr_ckpt), RRDBNet)
+        deblur, d_src = _chain_stage(
+            str(cfg.deblur_ckpt),
+            cfg.get("deblur_generator"),
+            node="deblur_generator",
+            published=ResnetGenerator,
+            example="resnet deblur_generator.ngf=32",
+        )
+        sr, s_src = _chain_stage(
+            str(cfg.sr_ckpt),
+            cfg.get("sr_generator"),
+            node="sr_generator",
+            published=RRDBNet,
+            example="rrdb sr_generator.n_blocks=16",
+        )
         return DualGANPipeline(deblur=deblur, sr=sr), f"dual({d_src} -> {s_src})"
     raise ValueError(f"pipeline must be 'single' or 'dual', got {cfg.pipeline!r}")

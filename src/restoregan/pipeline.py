@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from restoregan.inference import from_range, to_range, value_range
@@ -38,3 +39,34 @@ class DualGANPipeline(nn.Module):
         """The first stage alone, in [0, 1] (for stage-wise comparisons)."""
         rd = value_range(self.deblur)
         return from_range(self.deblur(to_range(x01, rd)), rd).clamp(0.0, 1.0)
+
+
+class NoDeblur(nn.Module):
+    """Stand-in for the deblurring stage that passes images through: "SR alone" in a chain."""
+
+    value_range = (0.0, 1.0)
+    scale = 1
+    size_multiple = 1
+
+    def forward(self, x01: Tensor) -> Tensor:
+        return x01
+
+
+class BicubicUpsampler(nn.Module):
+    """Stand-in for the SR stage: bicubic x``scale`` (B, 3, h, w) -> (B, 3, s*h, s*w) in [0, 1].
+
+    The same interpolation that `restoregan.evaluation` scores as the input baseline
+    (`psnr_input`), so "bicubic alone" in a comparison table equals that baseline.
+    """
+
+    value_range = (0.0, 1.0)
+    size_multiple = 1
+
+    def __init__(self, *, scale: int) -> None:
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, x01: Tensor) -> Tensor:
+        h, w = x01.shape[-2:]
+        size = (h * self.scale, w * self.scale)
+        return F.interpolate(x01, size=size, mode="bicubic", align_corners=False)
