@@ -4,6 +4,7 @@ python src/train.py                                   # DeblurGAN recipe on the 
 python src/train.py experiment=quickstart             # what `make train` runs
 python src/train.py model=deblurgan data=gopro data.root=/data/GOPRO_Large
 python src/train.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt   # resume
+python src/train.py experiment=dual_gan_smoke         # multi-stage: restoregan.experiments
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
 
     if cfg.get("test_after_fit"):
-        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        monitored = [c for c in trainer.checkpoint_callbacks if getattr(c, "monitor", None)]
+        best = monitored[0].best_model_path if monitored else ""
         trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
         metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
     return metrics
@@ -46,6 +48,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 @user_errors
 def main(cfg: DictConfig) -> float | None:
+    if cfg.get("multistage"):  # experiment=dual_gan: several train() runs, then a table
+        from restoregan.experiments import run_multistage
+
+        run_multistage(cfg, compose=lambda o: hydra.compose("train", o), fit=train)
+        return None
     metrics = train(cfg)
     # Returned for Hydra sweepers (optuna etc.) that optimise a metric.
     name = cfg.get("optimized_metric")
