@@ -9,6 +9,8 @@ import pytest
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
+from restoregan.data.datamodule import PairedDataModule
+
 CONF_DATA = Path(__file__).resolve().parents[2] / "conf" / "data"
 EXPECTED = {
     "demo": ("deblur", 1, 256),
@@ -34,11 +36,21 @@ def test_every_config_is_listed():
     assert sorted(p.stem for p in CONF_DATA.glob("*.yaml")) == sorted(EXPECTED)
 
 
+def _accepted(cls: type) -> set[str]:
+    """Constructor arguments, following `**common` through to PairedDataModule's."""
+    params = inspect.signature(cls.__init__).parameters
+    names = {n for n, p in params.items() if p.kind is not p.VAR_KEYWORD} - {"self"}
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        # scale is the subclass's business; eval_batch_size stays 1 (full frames).
+        names |= _accepted(PairedDataModule) - {"scale", "eval_batch_size"}
+    return names
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_config_is_explicit_and_instantiates(name, tmp_path):
     raw = OmegaConf.load(CONF_DATA / f"{name}.yaml")
-    params = inspect.signature(get_class(raw._target_).__init__).parameters
-    assert set(raw) - {"_target_"} == set(params) - {"self"}, "every argument explicit, no extras"
+    params = _accepted(get_class(raw._target_))
+    assert set(raw) - {"_target_"} == params, "every argument explicit, no extras"
     dm = instantiate(_load(name, tmp_path).data)
     protocol, scale, crop = EXPECTED[name]
     assert (dm.protocol, dm.scale, dm.crop_size) == (protocol, scale, crop)

@@ -14,7 +14,7 @@ on. Sources:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from torch.utils.data import Dataset
 
@@ -28,9 +28,6 @@ from restoregan.data.degradations import TrajectoryKernel, load_levin_kernels
 from restoregan.data.gopro import BlurType, gopro_pairs
 from restoregan.data.io import DatasetError
 from restoregan.data.sr import hr_only_pairs
-from restoregan.data.transforms import (
-    PairedColorJitter,
-)
 
 __all__ = ["BlurLRDataModule"]
 
@@ -61,7 +58,7 @@ class BlurLRDataModule(PairedDataModule):
         blur_type: ``gopro`` only: ``linear`` or ``gamma`` blurred frames.
         eval_crop: HR centre crop for validation/test; ``None`` = full images.
         val_max_images: validation subset size (``None`` = all); test uses all images.
-        Others: see :class:`PairedDataModule`.
+        Others (crops, batch size, workers, augmentation): see :class:`PairedDataModule`.
     """
 
     protocol = "sr"
@@ -78,17 +75,9 @@ class BlurLRDataModule(PairedDataModule):
         kernels_dir: str | None = None,
         trajectory: TrajectoryKernel | None = None,
         blur_type: BlurType = "linear",
-        crop_size: int | None = 128,
-        eval_crop: int | None = None,
         val_max_images: int | None = 16,
-        batch_size: int = 16,
-        num_workers: int = 4,
         seed: int = 0,
-        pin_memory: bool | None = None,
-        hflip: bool = True,
-        vflip: bool = True,
-        rot90: bool = True,
-        color_jitter: PairedColorJitter | None = None,
+        **common: Any,
     ) -> None:
         if source not in ("folder", "gopro"):
             raise DatasetError(f"blur_lr source must be 'folder' or 'gopro', got '{source}'.")
@@ -98,14 +87,9 @@ class BlurLRDataModule(PairedDataModule):
             raise DatasetError("kernel='levin' needs kernels_dir (the folder of levin09_*.npy).")
         if target not in ("hr", "lr"):
             raise DatasetError(f"blur_lr target must be 'hr' or 'lr', got '{target}'.")
+        # The contract's scale is target size / input size.
         super().__init__(
-            batch_size=batch_size,
-            num_workers=num_workers,
-            crop_size=crop_size,
-            seed=seed,
-            pin_memory=pin_memory,
-            # The contract's scale is target size / input size.
-            scale=scale if target == "hr" else 1,
+            seed=seed, scale=scale if target == "hr" else 1, **{"crop_size": 128, **common}
         )
         self.target = target
         self.factor = scale
@@ -118,14 +102,7 @@ class BlurLRDataModule(PairedDataModule):
         self.kernels_dir = kernels_dir
         self.trajectory = trajectory or TrajectoryKernel()
         self.blur_type = blur_type
-        self.eval_crop = eval_crop
         self.val_max_images = val_max_images
-        self.augment = {
-            "hflip": hflip,
-            "vflip": vflip,
-            "rot90": rot90,
-            "color_jitter": color_jitter,
-        }
 
     def _kernels(self) -> KernelSource:
         if self.kernel == "levin":

@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from restoregan.data.io import DatasetError
+from restoregan.data.transforms import PairedColorJitter
 
 __all__ = ["PairedDataModule", "evenly_spaced"]
 
@@ -51,6 +52,9 @@ class PairedDataModule(L.LightningDataModule):
         seed: fixes what the data *is* (synthesis, kernels, splits); augmentation is
             seeded by ``seed_everything`` through torch's global RNG instead.
         pin_memory: ``None`` = on when CUDA is available.
+        eval_crop: target-side centre crop for validation/test; ``None`` = full frames.
+        hflip, vflip, rot90: random flips and 90-degree rotations of training pairs.
+        color_jitter: photometric jitter applied identically to both images (seed 003).
         eval_batch_size: validation/test batch size; 1 because full frames of
             different sizes cannot be stacked.
         scale: see above.
@@ -61,11 +65,16 @@ class PairedDataModule(L.LightningDataModule):
     def __init__(
         self,
         *,
-        batch_size: int,
-        num_workers: int,
-        crop_size: int | None,
-        seed: int,
-        pin_memory: bool | None,
+        batch_size: int = 16,
+        num_workers: int = 4,
+        crop_size: int | None = 256,
+        seed: int = 0,
+        pin_memory: bool | None = None,
+        eval_crop: int | None = None,
+        hflip: bool = True,
+        vflip: bool = True,
+        rot90: bool = True,
+        color_jitter: PairedColorJitter | None = None,
         eval_batch_size: int = 1,
         scale: int = 1,
     ) -> None:
@@ -78,6 +87,14 @@ class PairedDataModule(L.LightningDataModule):
         self.crop_size = crop_size
         self.seed = seed
         self.pin_memory = pin_memory
+        self.eval_crop = eval_crop
+        # Training-time augmentation, the same transform on both images of a pair.
+        self.augment = {
+            "hflip": hflip,
+            "vflip": vflip,
+            "rot90": rot90,
+            "color_jitter": color_jitter,
+        }
         self.eval_batch_size = eval_batch_size
         self.scale = scale
         self.train_set: Dataset | None = None

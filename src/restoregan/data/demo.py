@@ -17,6 +17,7 @@ import tempfile
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from torch.utils.data import Dataset
@@ -25,7 +26,6 @@ from restoregan.data.datamodule import PairedDataModule
 from restoregan.data.datasets import PairedImageDataset, match_by_stem, name_rng
 from restoregan.data.degradations import TrajectoryKernel, blur_image, resize_bicubic
 from restoregan.data.io import DatasetError, write_image
-from restoregan.data.transforms import PairedColorJitter
 
 __all__ = ["DEMO_PHOTOS", "DemoDataModule", "load_demo_photo", "synthesize_demo"]
 
@@ -221,7 +221,7 @@ class DemoDataModule(PairedDataModule):
         max_side, train_variants, val_variants, val_photos, photos, kernel: see
             :func:`synthesize_demo`.
         eval_crop: target-side centre crop for validation; ``None`` = full frames.
-        Others: see :class:`~restoregan.data.gopro.GoProDataModule`.
+        Others (crops, batch size, workers, augmentation): see :class:`PairedDataModule`.
     """
 
     protocol = "deblur"
@@ -237,23 +237,9 @@ class DemoDataModule(PairedDataModule):
         val_photos: Sequence[str] = ("coffee", "flower"),
         photos: Sequence[str] = DEMO_PHOTOS,
         kernel: TrajectoryKernel | None = None,
-        crop_size: int | None = 256,
-        eval_crop: int | None = None,
-        batch_size: int = 4,
-        num_workers: int = 2,
-        pin_memory: bool | None = None,
-        hflip: bool = True,
-        vflip: bool = True,
-        rot90: bool = True,
-        color_jitter: PairedColorJitter | None = None,
+        **common: Any,
     ) -> None:
-        super().__init__(
-            batch_size=batch_size,
-            num_workers=num_workers,
-            crop_size=crop_size,
-            seed=seed,
-            pin_memory=pin_memory,
-        )
+        super().__init__(seed=seed, **{"batch_size": 4, "num_workers": 2, **common})
         self.root = Path(root)
         # Hydra hands lists over as ListConfig; plain tuples keep the manifest JSON-able.
         self.synthesis = {
@@ -264,13 +250,6 @@ class DemoDataModule(PairedDataModule):
             "val_photos": tuple(str(p) for p in val_photos),
             "photos": tuple(str(p) for p in photos),
             "kernel": kernel or TrajectoryKernel(),
-        }
-        self.eval_crop = eval_crop
-        self.augment = {
-            "hflip": hflip,
-            "vflip": vflip,
-            "rot90": rot90,
-            "color_jitter": color_jitter,
         }
 
     def prepare_data(self) -> None:

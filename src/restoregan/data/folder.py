@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch.utils.data import Dataset
 
 from restoregan.data.datamodule import PairedDataModule
 from restoregan.data.datasets import PairedImageDataset, match_by_stem, require_dir
 from restoregan.data.io import DatasetError
-from restoregan.data.transforms import PairedColorJitter
 
 __all__ = ["PairedFolderDataModule"]
 
@@ -30,7 +31,7 @@ class PairedFolderDataModule(PairedDataModule):
         val_input_dir, val_target_dir: optional separate validation folders.
         val_fraction: share of pairs held out when no validation folders are given.
         eval_crop: target-side centre crop for validation/test; ``None`` = full frames.
-        Others: see :class:`~restoregan.data.gopro.GoProDataModule`.
+        Others (crops, batch size, workers, augmentation): see :class:`PairedDataModule`.
     """
 
     protocol = "deblur"
@@ -43,24 +44,10 @@ class PairedFolderDataModule(PairedDataModule):
         val_input_dir: str | None = None,
         val_target_dir: str | None = None,
         val_fraction: float = 0.1,
-        crop_size: int | None = 256,
-        eval_crop: int | None = None,
-        batch_size: int = 16,
-        num_workers: int = 4,
         seed: int = 0,
-        pin_memory: bool | None = None,
-        hflip: bool = True,
-        vflip: bool = True,
-        rot90: bool = True,
-        color_jitter: PairedColorJitter | None = None,
+        **common: Any,
     ) -> None:
-        super().__init__(
-            batch_size=batch_size,
-            num_workers=num_workers,
-            crop_size=crop_size,
-            seed=seed,
-            pin_memory=pin_memory,
-        )
+        super().__init__(seed=seed, **common)
         if (val_input_dir is None) != (val_target_dir is None):
             raise DatasetError("Give both val_input_dir and val_target_dir, or neither.")
         if val_input_dir is None and not 0.0 < val_fraction < 1.0:
@@ -68,13 +55,6 @@ class PairedFolderDataModule(PairedDataModule):
         self.dirs = (input_dir, target_dir)
         self.val_dirs = None if val_input_dir is None else (val_input_dir, val_target_dir)
         self.val_fraction = val_fraction
-        self.eval_crop = eval_crop
-        self.augment = {
-            "hflip": hflip,
-            "vflip": vflip,
-            "rot90": rot90,
-            "color_jitter": color_jitter,
-        }
 
     @staticmethod
     def _pairs(input_dir: str, target_dir: str) -> list:

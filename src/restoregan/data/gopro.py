@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from torch.utils.data import Dataset
 
 from restoregan.data.datamodule import PairedDataModule, evenly_spaced
 from restoregan.data.datasets import PairedImageDataset, match_by_stem, require_dir
 from restoregan.data.io import DatasetError
-from restoregan.data.transforms import PairedColorJitter
 
 __all__ = ["GOPRO_LAYOUT", "GoProDataModule", "gopro_pairs"]
 
@@ -71,7 +70,7 @@ class GoProDataModule(PairedDataModule):
         eval_crop: target-side centre crop for validation/test; ``None`` = full frames.
         val_max_images: validation subset size (``None`` = the whole test split).
         hflip, vflip, rot90, color_jitter: training augmentation.
-        Others: see :class:`PairedDataModule`.
+        Others (crops, batch size, workers, augmentation): see :class:`PairedDataModule`.
     """
 
     protocol = "deblur"
@@ -81,35 +80,14 @@ class GoProDataModule(PairedDataModule):
         *,
         root: str,
         blur_type: BlurType = "linear",
-        crop_size: int | None = 256,
-        eval_crop: int | None = None,
         val_max_images: int | None = 16,
-        batch_size: int = 16,
-        num_workers: int = 4,
         seed: int = 0,
-        pin_memory: bool | None = None,
-        hflip: bool = True,
-        vflip: bool = True,
-        rot90: bool = True,
-        color_jitter: PairedColorJitter | None = None,
+        **common: Any,
     ) -> None:
-        super().__init__(
-            batch_size=batch_size,
-            num_workers=num_workers,
-            crop_size=crop_size,
-            seed=seed,
-            pin_memory=pin_memory,
-        )
+        super().__init__(seed=seed, **common)
         self.root = Path(root)
         self.blur_type = blur_type
-        self.eval_crop = eval_crop
         self.val_max_images = val_max_images
-        self.augment = {
-            "hflip": hflip,
-            "vflip": vflip,
-            "rot90": rot90,
-            "color_jitter": color_jitter,
-        }
 
     def build_train(self) -> Dataset:
         pairs = gopro_pairs(self.root, "train", blur_type=self.blur_type)

@@ -9,6 +9,7 @@ released LR files to within one grey level, not bit-exactly).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from torch.utils.data import Dataset
 
@@ -21,7 +22,6 @@ from restoregan.data.datasets import (
     require_dir,
 )
 from restoregan.data.io import IMAGE_EXTENSIONS, DatasetError
-from restoregan.data.transforms import PairedColorJitter
 
 __all__ = ["DIV2KDataModule", "SRBenchmarkDataModule", "hr_only_pairs", "sr_dataset"]
 
@@ -86,7 +86,7 @@ class DIV2KDataModule(PairedDataModule):
         crop_size: HR training crop (128 in ESRGAN -> LR 32 at x4).
         eval_crop: HR centre crop for validation/test; ``None`` = full images.
         val_max_images: validation subset size (``None`` = all 100).
-        Others: see :class:`PairedDataModule`.
+        Others (crops, batch size, workers, augmentation): see :class:`PairedDataModule`.
     """
 
     protocol = "sr"
@@ -96,37 +96,15 @@ class DIV2KDataModule(PairedDataModule):
         *,
         root: str,
         scale: int = 4,
-        crop_size: int | None = 128,
-        eval_crop: int | None = None,
         val_max_images: int | None = 10,
-        batch_size: int = 16,
-        num_workers: int = 4,
         seed: int = 0,
-        pin_memory: bool | None = None,
-        hflip: bool = True,
-        vflip: bool = True,
-        rot90: bool = True,
-        color_jitter: PairedColorJitter | None = None,
+        **common: Any,
     ) -> None:
         if scale not in (2, 4):
             raise DatasetError(f"DIV2K scale must be 2 or 4, got {scale}.")
-        super().__init__(
-            batch_size=batch_size,
-            num_workers=num_workers,
-            crop_size=crop_size,
-            seed=seed,
-            pin_memory=pin_memory,
-            scale=scale,
-        )
+        super().__init__(seed=seed, scale=scale, **{"crop_size": 128, **common})
         self.root = Path(root)
-        self.eval_crop = eval_crop
         self.val_max_images = val_max_images
-        self.augment = {
-            "hflip": hflip,
-            "vflip": vflip,
-            "rot90": rot90,
-            "color_jitter": color_jitter,
-        }
 
     def _dirs(self, split: str) -> tuple[Path, Path]:
         root = require_dir(self.root, "DIV2K root", DIV2K_LAYOUT)
@@ -176,7 +154,7 @@ class SRBenchmarkDataModule(PairedDataModule):
         batch_size, crop_size: not used (there is no training loader); accepted so that
             model recipes setting ``data.batch_size`` / ``data.crop_size`` compose with
             this set.
-        Others: see :class:`PairedDataModule`.
+        Others (crops, batch size, workers, augmentation): see :class:`PairedDataModule`.
     """
 
     protocol = "sr"
