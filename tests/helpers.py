@@ -50,6 +50,45 @@ TINY_MODEL = [
 ]
 TINY_TRAIN = [*TINY_MODEL, "data.max_side=96", "data.train_variants=1", "data.val_variants=1"]
 
+# Per recipe: the shared tiny settings minus the deblurgan-specific network and loss ones,
+# plus each recipe's own shrunken networks. Recipes without a perceptual term must not get
+# its VGG override.
+_TINY_COMMON = [
+    o for o in TINY_TRAIN if not o.startswith(("generator.", "discriminator.", "loss."))
+]
+_RANDOM_VGG = "loss.terms.perceptual.weights=random"
+_TINY_NETS = {
+    "deblurgan": ["generator.ngf=8", "generator.n_blocks=2", "discriminator.ndf=8", _RANDOM_VGG],
+    "deblurgan_keras": [
+        "generator.ngf=8",
+        "generator.n_blocks=2",
+        "discriminator.ndf=8",
+        _RANDOM_VGG,
+    ],
+    "unet_patchgan": [
+        "generator.base_channels=8",
+        "generator.depth=2",
+        "generator.blocks_per_level=1",
+        "discriminator.ndf=8",
+        _RANDOM_VGG,
+    ],
+    "resnet_patchgan": [
+        "generator.ngf=8",
+        "generator.n_blocks=2",
+        "discriminator.ndf=8",
+        _RANDOM_VGG,
+    ],
+    "convdeconv_gan": [
+        "generator.encoder_channels=[8,8,8]",
+        "generator.decoder_channels=[8,8,8,8]",
+        "discriminator.ndf=8",
+    ],
+    "cnn_baseline": ["generator.width=8", "generator.depth=3"],
+}
+TINY_RECIPES = {
+    model: [f"model={model}", *_TINY_COMMON, *nets] for model, nets in _TINY_NETS.items()
+}
+
 
 def read_metrics(out_dir: Path) -> list[dict[str, str]]:
     """Rows of the CSV logger's metrics.csv of a run."""

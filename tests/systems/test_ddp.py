@@ -10,30 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PROJECT_ROOT, TINY_TRAIN
+from tests.helpers import PROJECT_ROOT, TINY_RECIPES
 
-# Tiny versions of the recipes, as in test_recipes.py (duplicated: test modules do not import
-# each other's parametrisations).
-_COMMON = [o for o in TINY_TRAIN if not o.startswith(("generator.", "discriminator.", "loss."))]
-_RANDOM_VGG = "loss.terms.perceptual.weights=random"
-RECIPES = {
-    "deblurgan": ["generator.ngf=8", "generator.n_blocks=2", "discriminator.ndf=8", _RANDOM_VGG],
-    # BatchNorm in both networks, global critic with dense layers, weight clipping.
-    "deblurgan_keras": [
-        "generator.ngf=8",
-        "generator.n_blocks=2",
-        "discriminator.ndf=8",
-        _RANDOM_VGG,
-    ],
-    # BatchNorm PatchGAN critic, U-Net generator.
-    "unet_patchgan": [
-        "generator.base_channels=8",
-        "generator.depth=2",
-        "generator.blocks_per_level=1",
-        "discriminator.ndf=8",
-        _RANDOM_VGG,
-    ],
-}
+# BatchNorm in both networks + a critic with dense layers + weight clipping (deblurgan_keras);
+# a BatchNorm PatchGAN critic with a U-Net generator (unet_patchgan).
+RECIPES = ("deblurgan", "deblurgan_keras", "unet_patchgan")
 
 
 def run_ddp(tmp_path: Path, demo_root: Path, model: str) -> dict:
@@ -41,9 +22,7 @@ def run_ddp(tmp_path: Path, demo_root: Path, model: str) -> dict:
     cmd = [
         sys.executable,
         str(PROJECT_ROOT / "src" / "train.py"),
-        f"model={model}",
-        *_COMMON,
-        *RECIPES[model],
+        *TINY_RECIPES[model],
         f"data.root={demo_root}",
         "trainer=ddp",
         "trainer.accelerator=cpu",
@@ -64,7 +43,7 @@ def run_ddp(tmp_path: Path, demo_root: Path, model: str) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", sorted(RECIPES))
+@pytest.mark.parametrize("model", RECIPES)
 def test_ddp_ranks_stay_identical(model: str, tmp_path: Path, demo_root: Path) -> None:
     report = run_ddp(tmp_path, demo_root, model)
     assert report["world_size"] == 2

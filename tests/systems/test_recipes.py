@@ -8,49 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers import TINY_TRAIN, compose, read_metrics
+from tests.helpers import TINY_RECIPES, compose, read_metrics
 from train import train
 
-# The shared tiny settings are written for model=deblurgan; each recipe shrinks its own
-# networks. Recipes without a perceptual term must not get its VGG override.
-_COMMON = [o for o in TINY_TRAIN if not o.startswith(("generator.", "discriminator.", "loss."))]
-_RANDOM_VGG = "loss.terms.perceptual.weights=random"
-TINY = {
-    "deblurgan": ["generator.ngf=8", "generator.n_blocks=2", "discriminator.ndf=8", _RANDOM_VGG],
-    "deblurgan_keras": [
-        "generator.ngf=8",
-        "generator.n_blocks=2",
-        "discriminator.ndf=8",
-        _RANDOM_VGG,
-    ],
-    "unet_patchgan": [
-        "generator.base_channels=8",
-        "generator.depth=2",
-        "generator.blocks_per_level=1",
-        "discriminator.ndf=8",
-        _RANDOM_VGG,
-    ],
-    "resnet_patchgan": [
-        "generator.ngf=8",
-        "generator.n_blocks=2",
-        "discriminator.ndf=8",
-        _RANDOM_VGG,
-    ],
-    "convdeconv_gan": [
-        "generator.encoder_channels=[8,8,8]",
-        "generator.decoder_channels=[8,8,8,8]",
-        "discriminator.ndf=8",
-    ],
-    "cnn_baseline": ["generator.width=8", "generator.depth=3"],
-}
 GAN_KEYS = ("train/d_loss", "train/g_loss", "train/adv", "train/wasserstein")
 
 
 def recipe_overrides(model: str, demo_root: Path, *extra: str) -> list[str]:
     return [
-        f"model={model}",
-        *_COMMON,
-        *TINY[model],
+        *TINY_RECIPES[model],
         f"data.root={demo_root}",
         "test_after_fit=false",
         "trainer.max_epochs=1",
@@ -60,7 +26,7 @@ def recipe_overrides(model: str, demo_root: Path, *extra: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("model", sorted(TINY))
+@pytest.mark.parametrize("model", sorted(TINY_RECIPES))
 def test_recipe_trains_on_demo(model: str, tmp_path: Path, demo_root: Path) -> None:
     cfg = compose("train", recipe_overrides(model, demo_root), tmp_path)
     metrics = train(cfg)
