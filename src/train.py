@@ -9,6 +9,7 @@ python src/train.py experiment=dual_gan_smoke         # multi-stage: restoregan.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import hydra
@@ -18,6 +19,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from restoregan.callbacks.run_config import RunConfig
 from restoregan.utils import instantiate_dict, log, user_errors
+
+# The perceptual loss's VGG is frozen and kept in eval mode on purpose; Lightning warns
+# about any module in eval mode at the start of training.
+warnings.filterwarnings(
+    "ignore", message=r"Found \d+ module\(s\) in eval mode", category=UserWarning
+)
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
