@@ -135,7 +135,7 @@ def test_eval_rejects_a_broken_checkpoint(tmp_path: Path) -> None:
     bad.write_bytes(b"not a checkpoint")
     proc = run_script("eval.py", f"ckpt_path={bad}", cwd=tmp_path, check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert f"cannot read checkpoint {bad}" in proc.stderr
+    assert f"{bad}: could not read it as a PyTorch checkpoint" in proc.stderr
 
 
 def test_deblur_loads_an_official_deblurgan_2018_checkpoint(tmp_path: Path) -> None:

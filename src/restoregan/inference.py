@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from restoregan.nets.checkpoints import CheckpointError
+from restoregan.nets.checkpoints import CheckpointError, read_state_dict
 
 
 def value_range(net: nn.Module) -> tuple[float, float]:
@@ -82,18 +82,9 @@ def extract_generator_state(checkpoint: Mapping[str, Any], *, prefer_ema: bool =
 
 
 def load_checkpoint_file(path: str | Path) -> dict:
-    """torch.load a checkpoint on the CPU with a clear error for missing or broken files."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        # weights_only=False: Lightning checkpoints carry plain python objects (hparams, loops).
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # pickle, zip and EOF errors all mean the same thing here
-        raise CheckpointError(
-            f"cannot read checkpoint {path}: {type(err).__name__}: {err}. "
-            "Expected a file written by torch.save (a restoregan .ckpt or an official .pth)."
-        ) from err
+    """A restoregan .ckpt or an official .pth, on the CPU, weights-only, with clear errors."""
+    expected = "a restoregan .ckpt or an official .pth written by torch.save"
+    return read_state_dict(path, what="checkpoint", expected=expected)
 
 
 def is_restoregan_checkpoint(obj: Any) -> bool:

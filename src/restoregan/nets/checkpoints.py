@@ -58,22 +58,36 @@ def _deblurgan_2018_names(n_downsampling: int, n_blocks: int, block_conv2: int) 
     return names
 
 
+def read_state_dict(path: str | Path, *, what: str, expected: str) -> dict[str, object]:
+    """Load a weights file (a state dict saved with torch.save) on the CPU.
+
+    `what` names the file's role in messages ("DeblurGAN checkpoint", "VGG weights file")
+    and `expected` says what a right file would be. weights_only: a checkpoint is data,
+    and pickled code from a download must never run. Raises `CheckpointError` naming the
+    file for a missing file, a file torch cannot read, or one that holds no state dict.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"{what} not found: {path} does not exist or is not a file; expected {expected}"
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch.load raises many types for a file that is not a .pth
+        raise CheckpointError(
+            f"{path}: could not read it as a PyTorch checkpoint ({type(err).__name__}: {err}); "
+            f"expected {expected}"
+        ) from err
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f"{path} holds a {type(state).__name__}, expected {expected}")
+    return dict(state)
+
+
 def _read_state_dict(source: str | Path | Mapping[str, torch.Tensor]) -> tuple[dict, str]:
     if isinstance(source, Mapping):
         return dict(source), "the given state dict"
-    path = Path(source)
-    if not path.is_file():
-        raise CheckpointError(f"DeblurGAN checkpoint {path} does not exist or is not a file")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise CheckpointError(
-            f"could not read {path} as a PyTorch checkpoint ({type(err).__name__}: {err}); "
-            "expected a latest_net_G.pth state dict saved with torch.save"
-        ) from err
-    if not isinstance(state, Mapping):
-        raise CheckpointError(f"{path} holds a {type(state).__name__}, expected a state dict")
-    return dict(state), str(path)
+    expected = "a latest_net_G.pth state dict saved with torch.save"
+    return read_state_dict(source, what="DeblurGAN checkpoint", expected=expected), str(source)
 
 
 def _check_config(generator: ResnetGenerator, state: dict, origin: str) -> int:

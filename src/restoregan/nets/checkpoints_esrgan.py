@@ -23,9 +23,9 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import torch
 from torch import Tensor
 
+from restoregan.nets.checkpoints import read_state_dict
 from restoregan.nets.generators.rrdb import RRDBNet
 
 # (pattern, replacement) pairs that rename one naming into RRDBNet's; applied to each key,
@@ -102,19 +102,9 @@ def load_esrgan(generator: RRDBNet, source: str | Path | Mapping[str, Tensor]) -
 
 
 def _read(path: Path) -> Mapping[str, object]:
-    if not path.is_file():
-        raise ValueError(f"ESRGAN checkpoint not found: {path}")
-    try:
-        # weights_only: a checkpoint is data; never run pickled code from a download.
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ValueError(
-            f"{path}: could not read it as a PyTorch checkpoint ({err.__class__.__name__}: "
-            f"{err}). Expected a .pth file saved with torch.save."
-        ) from err
-    if not isinstance(loaded, Mapping):
-        raise ValueError(f"{path}: expected a state dict, found {type(loaded).__name__}")
-    return loaded
+    return read_state_dict(
+        path, what="ESRGAN checkpoint", expected="a .pth file saved with torch.save"
+    )
 
 
 def _unwrap(state: Mapping[str, object]) -> Mapping[str, Tensor]:

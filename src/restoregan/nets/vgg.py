@@ -23,6 +23,8 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from restoregan.nets.checkpoints import read_state_dict
+
 Arch = Literal["vgg16", "vgg19"]
 
 # Official torchvision files. The 8 hex digits in each name are the sha256 prefix that
@@ -209,21 +211,8 @@ def _load_imagenet(arch: Arch) -> Mapping[str, object]:
 
 
 def _load_file(path: Path) -> Mapping[str, object]:
-    if not path.is_file():
-        raise ValueError(
-            f"VGG weights file not found: {path}. Pass 'imagenet', 'random' or the path of "
-            f"a torchvision-layout state dict (.pth)."
-        )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch.load raises many types for a file that is not a .pth
-        raise ValueError(
-            f"Could not read VGG weights from {path} ({type(err).__name__}: {err}); expected "
-            f"a state dict saved with torch.save."
-        ) from err
-    if not isinstance(state, Mapping):
-        raise ValueError(f"{path} holds a {type(state).__name__}, expected a state dict.")
-    return state
+    expected = "'imagenet', 'random' or the path of a torchvision-layout state dict (.pth)"
+    return read_state_dict(path, what="VGG weights file", expected=expected)
 
 
 def _shape_of(value: object) -> tuple[int, ...] | str:
