@@ -15,21 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
 from restoregan import metrics
 from restoregan.data.io import to_uint8, write_image
-from restoregan.inference import restore
+from restoregan.inference import input_baseline, restore
 
 COLUMNS = ("name", "psnr", "ssim", "psnr_input", "ssim_input")
-
-
-def _baseline(x: Tensor, size: tuple[int, int]) -> Tensor:
-    """The input's own score: itself for deblurring, bicubic upsampling for SR."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=size, mode="bicubic", align_corners=False).clamp(0.0, 1.0)
 
 
 def _mean(values: list[float]) -> float:
@@ -65,7 +57,7 @@ def evaluate(
     for batch in batches:
         x, y = batch["input"].to(device), batch["target"]
         pred = restore(restorer, x).float().cpu()
-        base = _baseline(batch["input"], tuple(y.shape[-2:]))
+        base = input_baseline(batch["input"], tuple(y.shape[-2:]))
         for i, name in enumerate(batch["name"]):
             restored = metrics.evaluate_pair(pred[i], y[i], protocol)
             given = metrics.evaluate_pair(base[i], y[i], protocol)

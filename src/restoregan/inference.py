@@ -52,6 +52,15 @@ def pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
     return x, (h, w)
 
 
+def input_baseline(x01: Tensor, size: tuple[int, int]) -> Tensor:
+    """What the input itself scores against a target of `size`: the input for deblurring,
+    its bicubic upsampling (clamped to [0, 1]) for super-resolution. Validation, eval.py
+    and the "bicubic alone" row of a comparison all use this one definition."""
+    if tuple(x01.shape[-2:]) == tuple(size):
+        return x01
+    return F.interpolate(x01, size=tuple(size), mode="bicubic", align_corners=False).clamp(0.0, 1.0)
+
+
 @torch.no_grad()
 def restore(generator: nn.Module, x01: Tensor) -> Tensor:
     """Run `generator` on (B, 3, H, W) images in [0, 1] of any size; returns [0, 1], clamped.
@@ -154,15 +163,16 @@ def load_generator(
     """
     from hydra.utils import instantiate
 
-    ckpt = load_checkpoint_file(source)
+    ckpt = load_checkpoint_file(source) if isinstance(source, (str, Path)) else source
     if not is_restoregan_checkpoint(ckpt):
         raise CheckpointError(
-            f"{source} is not a restoregan checkpoint (no `restoregan` config inside). For an "
+            f"{source if isinstance(source, (str, Path)) else 'the given checkpoint'} is not a restoregan checkpoint (no `restoregan` config inside). For an "
             "official DeblurGAN/ESRGAN .pth, also name the architecture, e.g. generator=resnet."
         )
     meta = ckpt["restoregan"]
     generator = instantiate(meta["generator"])
-    _load_state_strict(generator, extract_generator_state(ckpt), str(source))
+    label = str(source) if isinstance(source, (str, Path)) else "<checkpoint>"
+    _load_state_strict(generator, extract_generator_state(ckpt), label)
     return generator.to(device).eval(), meta
 
 
@@ -182,7 +192,7 @@ def _generator_from_file(
     """
     ckpt = load_checkpoint_file(path)
     if is_restoregan_checkpoint(ckpt):
-        generator, _ = load_generator(path)
+        generator, _ = load_generator(ckpt)  # already read: no second pass over the file
         return generator, f"restoregan:{path}"
     if fallback is None:
         raise CheckpointError(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from restoregan.inference import from_range, to_range, value_range
+from restoregan.inference import from_range, input_baseline, to_range, value_range
 
 
 class DualGANPipeline(nn.Module):
@@ -68,5 +67,4 @@ class BicubicUpsampler(nn.Module):
 
     def forward(self, x01: Tensor) -> Tensor:
         h, w = x01.shape[-2:]
-        size = (h * self.scale, w * self.scale)
-        return F.interpolate(x01, size=size, mode="bicubic", align_corners=False)
+        return input_baseline(x01, (h * self.scale, w * self.scale))

@@ -50,26 +50,19 @@ def test_div2k_batches(div2k_root, lr_folders):
 
 def test_div2k_on_the_fly_equals_lr_folder(div2k_root):
     """Training crops made on the fly match crops of the stored LR at the same position."""
-    fly = DIV2KDataModule(
-        root=str(div2k_root),
-        crop_size=32,
-        batch_size=1,
-        num_workers=0,
-        hflip=False,
-        vflip=False,
-        rot90=False,
-    )
+    kwargs = {
+        "root": str(div2k_root),
+        "crop_size": 32,
+        "batch_size": 1,
+        "num_workers": 0,
+        "hflip": False,
+        "vflip": False,
+        "rot90": False,
+    }
+    fly = DIV2KDataModule(**kwargs)
     fly.setup("fit")
     _with_lr_folders(div2k_root)
-    stored = DIV2KDataModule(
-        root=str(div2k_root),
-        crop_size=32,
-        batch_size=1,
-        num_workers=0,
-        hflip=False,
-        vflip=False,
-        rot90=False,
-    )
+    stored = DIV2KDataModule(**kwargs)
     stored.setup("fit")
     for index in range(4):
         torch.manual_seed(index)

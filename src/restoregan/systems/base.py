@@ -14,7 +14,6 @@ from typing import Any, Literal
 import lightning.pytorch as L
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
@@ -25,7 +24,14 @@ from torchmetrics.functional.image import (
 )
 
 from restoregan import metrics
-from restoregan.inference import from_range, load_generator_weights, restore, to_range, value_range
+from restoregan.inference import (
+    from_range,
+    input_baseline,
+    load_generator_weights,
+    restore,
+    to_range,
+    value_range,
+)
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], Any]
@@ -182,11 +188,7 @@ class RestorationSystem(L.LightningModule):
         x, y = batch["input"], batch["target"]
         pred = restore(self.generator, x).float()
         # The input's own score (bicubic-upsampled for SR) so every chart shows the gain.
-        baseline = (
-            x
-            if x.shape[-2:] == y.shape[-2:]
-            else F.interpolate(x, size=y.shape[-2:], mode="bicubic", align_corners=False)
-        )
+        baseline = input_baseline(x, tuple(y.shape[-2:]))
         protocol = self._protocol()
         y_m = metrics.prepare_for_metrics(y.float(), protocol)
         scores = {}
