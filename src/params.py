@@ -44,9 +44,8 @@ def report(cfg: DictConfig, *, keras: bool, input_size: int, table: bool) -> str
         nets["discriminator"] = instantiate(cfg.discriminator)
     lines = []
     for role, net in nets.items():
-        scale = int(getattr(net, "scale", 1))
         # The critic sees target-size images; an SR generator sees inputs 1/scale as large.
-        size = input_size if role == "discriminator" else input_size // scale
+        size = input_size if role == "discriminator" else input_size // net.scale
         lines.append(f"== {role}: {type(net).__name__} on 1x3x{size}x{size}")
         if table:
             lines.append(

@@ -15,14 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from restoregan.nets.checkpoints import CheckpointError, read_state_dict
-
-
-def value_range(net: nn.Module) -> tuple[float, float]:
-    """The (low, high) range a generator works in; DEVELOPERS.md makes it a required attribute."""
-    rng = getattr(net, "value_range", None)
-    if rng is None:
-        raise TypeError(f"{type(net).__name__} has no `value_range` attribute (see DEVELOPERS.md)")
-    return float(rng[0]), float(rng[1])
+from restoregan.nets.contract import Generator
+from restoregan.nets.layers import pad_to_multiple
 
 
 def to_range(x01: Tensor, rng: tuple[float, float]) -> Tensor:
@@ -37,21 +31,6 @@ def from_range(x: Tensor, rng: tuple[float, float]) -> Tensor:
     return x if (lo, hi) == (0.0, 1.0) else (x - lo) / (hi - lo)
 
 
-def pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
-    """Reflect-pad (B, C, H, W) at the bottom/right to multiples of `multiple`.
-
-    Returns the padded tensor and the original (H, W) so the caller can crop back.
-    Reflection (not zeros) keeps the border statistics natural for a conv net.
-    """
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        # reflect needs pad < size; replicate handles tiny images.
-        mode = "reflect" if ph < h and pw < w else "replicate"
-        x = F.pad(x, (0, pw, 0, ph), mode=mode)
-    return x, (h, w)
-
-
 def input_baseline(x01: Tensor, size: tuple[int, int]) -> Tensor:
     """What the input itself scores against a target of `size`: the input for deblurring,
     its bicubic upsampling (clamped to [0, 1]) for super-resolution. Validation, eval.py
@@ -62,16 +41,17 @@ def input_baseline(x01: Tensor, size: tuple[int, int]) -> Tensor:
 
 
 @torch.no_grad()
-def restore(generator: nn.Module, x01: Tensor) -> Tensor:
+def restore(generator: Generator, x01: Tensor) -> Tensor:
     """Run `generator` on (B, 3, H, W) images in [0, 1] of any size; returns [0, 1], clamped.
 
     Pads to the generator's `size_multiple`, maps to its `value_range` and back, and crops
     the output to (scale*H, scale*W).
     """
-    rng = value_range(generator)
-    scale = int(getattr(generator, "scale", 1))
-    padded, (h, w) = pad_to_multiple(x01, int(getattr(generator, "size_multiple", 1)))
-    out = from_range(generator(to_range(padded, rng)), rng)
+    rng, scale = generator.value_range, generator.scale
+    h, w = x01.shape[-2:]
+    if generator.size_multiple > 1:
+        x01 = pad_to_multiple(x01, generator.size_multiple)
+    out = from_range(generator(to_range(x01, rng)), rng)
     return out[..., : h * scale, : w * scale].clamp(0.0, 1.0)
 
 

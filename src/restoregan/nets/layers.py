@@ -2,6 +2,7 @@
 
 - `make_norm` / `default_conv_bias`: the norm factory and the 2018 DeblurGAN bias rule.
 - `SamePad2d`: TensorFlow/Keras ``padding="same"`` for any kernel and stride.
+- `pad_to_multiple`: the one way an image is padded to a network's size multiple.
 - `ResidualBlock`: the DeblurGAN / pix2pix residual block.
 - `init_weights`: N(0, 0.02) (DeblurGAN, pix2pix) or Keras' Glorot-uniform defaults.
 """
@@ -68,6 +69,23 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     out = math.ceil(size / stride)
     total = max((out - 1) * stride + kernel - size, 0)
     return total // 2, total - total // 2
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Pad ``(B, C, H, W)`` at the bottom/right up to multiples of `multiple`; the caller
+    crops the result back to ``(H, W)`` (times its scale).
+
+    Reflection, not zeros, keeps the border statistics natural for a conv net; it needs
+    the pad to be smaller than the side, so tiny images replicate their edge instead.
+    Used by `restoregan.restore.restore` for generators with ``size_multiple > 1`` and
+    by networks that pad themselves (the U-Net).
+    """
+    h, w = x.shape[-2:]
+    pad_h, pad_w = -h % multiple, -w % multiple
+    if not (pad_h or pad_w):
+        return x
+    mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+    return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
 
 
 class SamePad2d(nn.Module):

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
+from restoregan.nets.contract import Discriminator
 from restoregan.systems.base import OptimizerFactory, RestorationSystem, SchedulerFactory
 
 
@@ -38,7 +39,7 @@ class AdversarialSystem(RestorationSystem):
     def __init__(
         self,
         *,
-        discriminator: nn.Module,
+        discriminator: Discriminator,
         optimizer_d: OptimizerFactory,
         scheduler_d: SchedulerFactory | None = None,
         n_critic: int = 1,
@@ -51,6 +52,11 @@ class AdversarialSystem(RestorationSystem):
             raise ValueError("AdversarialSystem needs a loss recipe with an `adversarial` term")
         if n_critic < 1:
             raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if not isinstance(discriminator, Discriminator):
+            raise TypeError(
+                f"the discriminator must subclass restoregan.nets.contract.Discriminator (it "
+                f"declares input_size); got {type(discriminator).__name__}"
+            )
         self.automatic_optimization = False
         self.discriminator = discriminator
         self.optimizer_d = optimizer_d
@@ -72,7 +78,7 @@ class AdversarialSystem(RestorationSystem):
     def on_fit_start(self) -> None:
         # A critic with dense layers needs one input size; fail now rather than after an
         # epoch of data loading when the first critic step hits a shape error.
-        size = getattr(self.discriminator, "input_size", None)
+        size = self.discriminator.input_size
         crop = getattr(getattr(self.trainer, "datamodule", None), "crop_size", None)
         if size is not None and crop is not None and int(size) != int(crop):
             raise ValueError(

@@ -24,14 +24,8 @@ from torchmetrics.functional.image import (
 )
 
 from restoregan import metrics
-from restoregan.inference import (
-    from_range,
-    input_baseline,
-    load_generator_weights,
-    restore,
-    to_range,
-    value_range,
-)
+from restoregan.inference import input_baseline, load_generator_weights, restore, to_range
+from restoregan.nets.contract import Generator
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], Any]
@@ -93,7 +87,7 @@ class RestorationSystem(L.LightningModule):
     def __init__(
         self,
         *,
-        generator: nn.Module,
+        generator: Generator,
         loss: nn.Module,
         optimizer_g: OptimizerFactory,
         scheduler_g: SchedulerFactory | None = None,
@@ -106,13 +100,18 @@ class RestorationSystem(L.LightningModule):
             raise ValueError(
                 f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
             )
+        if not isinstance(generator, Generator):
+            raise TypeError(
+                f"the generator must subclass restoregan.nets.contract.Generator (it declares "
+                f"value_range, scale and size_multiple); got {type(generator).__name__}"
+            )
         self.generator = generator
         self.loss = loss
         self.optimizer_g = optimizer_g
         self.scheduler_g = scheduler_g
         self.scheduler_interval = scheduler_interval
         self.scheduler_monitor = scheduler_monitor
-        self.range = value_range(generator)
+        self.range = generator.value_range
         _check_loss_ranges(loss, self.range)
         if init_from:
             # Done at construction so that a resumed run's checkpoint still wins afterwards.
@@ -137,9 +136,6 @@ class RestorationSystem(L.LightningModule):
     # ---- helpers -------------------------------------------------------------------------
     def to_net(self, x01: Tensor) -> Tensor:
         return to_range(x01, self.range)
-
-    def from_net(self, x: Tensor) -> Tensor:
-        return from_range(x, self.range)
 
     def _protocol(self) -> metrics.Protocol:
         dm = getattr(self.trainer, "datamodule", None)

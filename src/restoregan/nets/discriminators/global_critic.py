@@ -7,6 +7,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from restoregan.nets.contract import Discriminator
 from restoregan.nets.layers import (
     CriticNormKind,
     InitScheme,
@@ -18,7 +19,7 @@ from restoregan.nets.layers import (
 )
 
 
-class GlobalCritic(nn.Module):
+class GlobalCritic(Discriminator):
     """Critic of the Keras DeblurGAN port (seed 001, Table 3), one score per image.
 
     Takes ``(B, 3, input_size, input_size)`` images in the generator's value range and
@@ -53,7 +54,6 @@ class GlobalCritic(nn.Module):
         output_activation: Literal["sigmoid", "none"] = "sigmoid",
         init: InitScheme = "glorot",
     ) -> None:
-        super().__init__()
         check_norm(norm, allow_spectral=True)
         if output_activation not in ("sigmoid", "none"):
             raise ValueError(
@@ -63,7 +63,7 @@ class GlobalCritic(nn.Module):
             raise ValueError(
                 f"input_size must be at least 16 (four stride-2 convs), got {input_size}"
             )
-        self.input_size: int | None = input_size
+        super().__init__(input_size=input_size)
 
         def conv(c_in: int, c_out: int, stride: int) -> nn.Sequential:
             layer = maybe_spectral(nn.Conv2d(c_in, c_out, 4, stride), norm)

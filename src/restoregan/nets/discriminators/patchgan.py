@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from restoregan.nets.contract import Discriminator
 from restoregan.nets.layers import (
     CriticNormKind,
     InitScheme,
@@ -16,7 +17,7 @@ from restoregan.nets.layers import (
 )
 
 
-class PatchGANCritic(nn.Module):
+class PatchGANCritic(Discriminator):
     """Fully convolutional critic that scores overlapping patches.
 
     Takes ``(B, in_channels, H, W)`` images in the generator's value range and returns raw
@@ -48,9 +49,8 @@ class PatchGANCritic(nn.Module):
         kernel_size: int = 4,
         init: InitScheme = "normal",
     ) -> None:
-        super().__init__()
+        super().__init__(input_size=None)
         check_norm(norm, allow_spectral=True)
-        self.input_size: int | None = None
         bias = default_conv_bias(norm)
 
         def conv(c_in: int, c_out: int, stride: int, bias: bool = True) -> nn.Module:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from restoregan.nets.contract import Discriminator
+
 # Channels of the five [3x3 stride-1, 4x4 stride-2] conv pairs.
 _WIDTHS = (1, 2, 4, 8, 8)
 _DOWNSAMPLE = 2 ** len(_WIDTHS)
 
 
-class VGGStyleCritic(nn.Module):
+class VGGStyleCritic(Discriminator):
     """`(B, in_channels, S, S)` in the generator's value_range -> raw scores `(B, 1)`.
 
     Five pairs [3x3 conv stride 1, 4x4 conv stride 2] widen 64 -> 128 -> 256 -> 512 -> 512
@@ -22,13 +24,12 @@ class VGGStyleCritic(nn.Module):
     """
 
     def __init__(self, *, in_channels: int = 3, nf: int = 64, input_size: int = 128) -> None:
-        super().__init__()
         if input_size <= 0 or input_size % _DOWNSAMPLE:
             raise ValueError(
                 f"VGGStyleCritic needs input_size to be a positive multiple of {_DOWNSAMPLE} "
                 f"(five stride-2 convs); got {input_size}. Set data.crop_size accordingly."
             )
-        self.input_size: int = input_size
+        super().__init__(input_size=input_size)
 
         layers: list[nn.Module] = []
         prev = in_channels

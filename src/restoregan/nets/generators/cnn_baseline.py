@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from restoregan.nets.contract import Generator
 from restoregan.nets.layers import InitScheme, init_weights
 
 
-class CNNBaseline(nn.Module):
+class CNNBaseline(Generator):
     """DnCNN-style plain CNN with a global residual, sized to seed 003's 17.1M parameters.
 
     Maps ``(B, 3, H, W)`` in [0, 1] to ``(B, 3, H, W)`` in [0, 1] (seed 003's range); all
@@ -26,12 +27,9 @@ class CNNBaseline(nn.Module):
     """
 
     def __init__(self, *, width: int = 256, depth: int = 31, init: InitScheme = "glorot") -> None:
-        super().__init__()
+        super().__init__(value_range=(0.0, 1.0))
         if depth < 2:
             raise ValueError(f"depth counts all conv layers and must be at least 2, got {depth}")
-        self.value_range = (0.0, 1.0)
-        self.scale = 1
-        self.size_multiple = 1
 
         layers: list[nn.Module] = [nn.Conv2d(3, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):

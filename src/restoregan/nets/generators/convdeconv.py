@@ -7,10 +7,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from restoregan.nets.contract import Generator
 from restoregan.nets.layers import InitScheme, init_weights
 
 
-class ConvDeconvGenerator(nn.Module):
+class ConvDeconvGenerator(Generator):
     """Full-resolution conv / transposed-conv stack of seed 003's layer table.
 
     Maps ``(B, 3, H, W)`` in [0, 1] to ``(B, 3, H, W)`` in [0, 1] (seed 003 normalises
@@ -33,10 +34,7 @@ class ConvDeconvGenerator(nn.Module):
         decoder_channels: Sequence[int] = (512, 256, 128, 64),
         init: InitScheme = "glorot",
     ) -> None:
-        super().__init__()
-        self.value_range = (0.0, 1.0)
-        self.scale = 1
-        self.size_multiple = 1
+        super().__init__(value_range=(0.0, 1.0))
 
         layers: list[nn.Module] = []
         c_in = 3

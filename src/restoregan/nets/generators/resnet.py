@@ -8,6 +8,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from restoregan.nets.contract import Generator
 from restoregan.nets.layers import (
     InitScheme,
     NormKind,
@@ -24,7 +25,7 @@ OutputKind = Literal["residual_clamp", "keras_residual", "tanh"]
 DownPadding = Literal["symmetric", "same"]
 
 
-class ResnetGenerator(nn.Module):
+class ResnetGenerator(Generator):
     """ResNet generator: 7x7 conv, strided convs down, residual blocks, upsampling, 7x7 conv.
 
     Maps ``(B, 3, H, W)`` in [-1, 1] to ``(B, 3, H, W)`` in [-1, 1]; H and W must be
@@ -69,7 +70,7 @@ class ResnetGenerator(nn.Module):
         conv_bias: bool | None = None,
         init: InitScheme = "normal",
     ) -> None:
-        super().__init__()
+        super().__init__(value_range=(-1.0, 1.0), size_multiple=2**n_downsampling)
         check_norm(norm)
         for name, value, allowed in (
             ("upsample", upsample, ("deconv", "resize_conv")),
@@ -80,9 +81,6 @@ class ResnetGenerator(nn.Module):
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         bias = default_conv_bias(norm) if conv_bias is None else conv_bias
 
-        self.value_range = (-1.0, 1.0)
-        self.scale = 1
-        self.size_multiple = 2**n_downsampling
         self.ngf, self.n_blocks, self.n_downsampling = ngf, n_blocks, n_downsampling
         self.norm, self.use_dropout, self.conv_bias = norm, use_dropout, bias
         self.upsample, self.down_padding, self.output = upsample, down_padding, output

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from restoregan.nets.contract import Generator
+
 # Residual scaling of the dense blocks and of the RRDB. Without it a 23-block trunk of
 # unnormalised convs is hard to train: each block adds only a small correction.
 RESIDUAL_SCALE = 0.2
@@ -68,7 +70,7 @@ class RRDB(nn.Module):
         return self.rdb3(self.rdb2(self.rdb1(x))) * RESIDUAL_SCALE + x
 
 
-class RRDBNet(nn.Module):
+class RRDBNet(Generator):
     """ESRGAN generator: `(B, in_channels, h, w)` in [0, 1] -> `(B, out_channels, s*h, s*w)`.
 
     Args:
@@ -96,12 +98,9 @@ class RRDBNet(nn.Module):
         growth: int = 32,
         scale: int = 4,
     ) -> None:
-        super().__init__()
         if scale not in _UNSHUFFLE:
             raise ValueError(f"RRDBNet supports scale 4, 2 or 1; got scale={scale}")
-        self.value_range: tuple[float, float] = (0.0, 1.0)
-        self.scale = scale
-        self.size_multiple = _UNSHUFFLE[scale]
+        super().__init__(value_range=(0.0, 1.0), scale=scale, size_multiple=_UNSHUFFLE[scale])
         first_in = in_channels * self.size_multiple**2
 
         self.conv_first = nn.Conv2d(first_in, nf, 3, 1, 1)

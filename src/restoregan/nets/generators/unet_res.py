@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from restoregan.nets.contract import Generator
 from restoregan.nets.layers import (
     InitScheme,
     NormKind,
@@ -14,10 +14,11 @@ from restoregan.nets.layers import (
     default_conv_bias,
     init_weights,
     make_norm,
+    pad_to_multiple,
 )
 
 
-class UNetResGenerator(nn.Module):
+class UNetResGenerator(Generator):
     """U-Net encoder-decoder with residual blocks and concatenation skips (seed 002).
 
     Maps ``(B, 3, H, W)`` in [-1, 1] to ``(B, 3, H, W)`` in [-1, 1] for any H and W: the
@@ -51,16 +52,14 @@ class UNetResGenerator(nn.Module):
         learn_residual: bool = True,
         init: InitScheme = "normal",
     ) -> None:
-        super().__init__()
+        # size_multiple 1: forward pads to 2 ** depth itself and crops back.
+        super().__init__(value_range=(-1.0, 1.0))
         check_norm(norm)
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")
         bias = default_conv_bias(norm)
         widths = [base_channels * 2**i for i in range(depth + 1)]
 
-        self.value_range = (-1.0, 1.0)
-        self.scale = 1
-        self.size_multiple = 1
         self.depth = depth
         self.learn_residual = learn_residual
 
@@ -95,11 +94,7 @@ class UNetResGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        multiple = 2**self.depth
-        pad_h, pad_w = -h % multiple, -w % multiple
-        # Reflection needs the pad to be smaller than the side; tiny inputs replicate instead.
-        mode = "reflect" if pad_h < h and pad_w < w else "replicate"
-        y = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)  # (B, 3, H', W'), multiples of 2**depth
+        y = pad_to_multiple(x, 2**self.depth)  # (B, 3, H', W'), multiples of 2**depth
 
         y = self.stem(y)
         skips = []
