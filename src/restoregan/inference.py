@@ -14,9 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from restoregan.nets.checkpoints import CheckpointError, read_state_dict
+from restoregan.nets import load_weights
 from restoregan.nets.contract import Generator
 from restoregan.nets.layers import pad_to_multiple
+from restoregan.nets.weights import suite
+from restoregan.nets.weights.core import CheckpointError, read_state_dict
+from restoregan.nets.weights.load import EXPECTED
 
 
 def to_range(x01: Tensor, rng: tuple[float, float]) -> Tensor:
@@ -55,105 +58,37 @@ def restore(generator: Generator, x01: Tensor) -> Tensor:
     return out[..., : h * scale, : w * scale].clamp(0.0, 1.0)
 
 
-def extract_generator_state(checkpoint: Mapping[str, Any], *, prefer_ema: bool = True) -> dict:
-    """The generator weights of a restoregan Lightning checkpoint.
-
-    The EMA copy (written by `restoregan.callbacks.ema.GeneratorEMA`) is preferred when
-    present, because it is the one validation scored.
-    """
-    if prefer_ema and "generator_ema" in checkpoint:
-        return dict(checkpoint["generator_ema"])
-    state = checkpoint.get("state_dict", {})
-    gen = {k[len("generator.") :]: v for k, v in state.items() if k.startswith("generator.")}
-    if not gen:
-        raise CheckpointError("checkpoint has no `generator.*` weights in its state_dict")
-    return gen
-
-
-def load_checkpoint_file(path: str | Path) -> dict:
-    """A restoregan .ckpt or an official .pth, on the CPU, weights-only, with clear errors."""
-    expected = "a restoregan .ckpt or an official .pth written by torch.save"
-    return read_state_dict(path, what="checkpoint", expected=expected)
-
-
-def is_restoregan_checkpoint(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and "restoregan" in obj and "state_dict" in obj
-
-
-def _load_state_strict(generator: nn.Module, state: Mapping[str, Tensor], source: str) -> None:
-    own = generator.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = [
-        f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-        for k in own
-        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
-    ]
-    if missing or unexpected or shapes:
-        raise CheckpointError(
-            f"weights in {source} do not fit {type(generator).__name__}: "
-            f"missing {missing[:8]}{'...' if len(missing) > 8 else ''}, "
-            f"unexpected {unexpected[:8]}{'...' if len(unexpected) > 8 else ''}, "
-            f"shape mismatches {shapes[:8]}. Was the checkpoint trained with the same generator config?"
-        )
-    generator.load_state_dict(state)
-
-
-def load_generator_weights(generator: nn.Module, source: str | Path | Mapping[str, Any]) -> str:
-    """Load generator weights from any file a user is likely to have; returns what was loaded.
-
-    Accepts a restoregan Lightning checkpoint (EMA weights preferred), an official
-    DeblurGAN 2018 `latest_net_G.pth` (into a `ResnetGenerator`), an official ESRGAN /
-    BasicSR file in any of its three key namings (into an `RRDBNet`), or a plain state dict
-    in restoregan's own layout.
-    """
-    label = str(source) if isinstance(source, (str, Path)) else "<state dict>"
-    obj = load_checkpoint_file(source) if isinstance(source, (str, Path)) else source
-    if is_restoregan_checkpoint(obj):
-        _load_state_strict(generator, extract_generator_state(obj), label)
-        return f"restoregan:{label}"
-    # Official layouts: the per-architecture loaders know their key namings.
-    from restoregan.nets.generators.resnet import ResnetGenerator
-    from restoregan.nets.generators.rrdb import RRDBNet
-
-    if isinstance(generator, RRDBNet):
-        from restoregan.nets.checkpoints_esrgan import load_esrgan
-
-        load_esrgan(generator, obj)
-        return f"esrgan:{label}"
-    if isinstance(generator, ResnetGenerator) and any(
-        k.split(".")[0] in ("model", "module") for k in obj
-    ):
-        from restoregan.nets.checkpoints import load_deblurgan_2018
-
-        load_deblurgan_2018(generator, obj)
-        return f"deblurgan2018:{label}"
-    _load_state_strict(generator, obj, label)
-    return f"state_dict:{label}"
-
-
 def load_generator(
-    source: str | Path, *, device: str | torch.device = "cpu"
+    source: str | Path | Mapping[str, Any],
+    *,
+    device: str | torch.device = "cpu",
+    label: str | None = None,
 ) -> tuple[nn.Module, dict]:
     """Rebuild the generator of a restoregan checkpoint from the config stored inside it.
 
     Returns the generator in eval mode and the checkpoint's `restoregan` metadata (the
     resolved run config). Official .pth files carry no config: build the generator from a
-    `generator=` config and call `load_generator_weights` instead.
+    `generator=` config and call `restoregan.nets.load_weights` instead.
     """
     from hydra.utils import instantiate
 
+    if label is None:
+        label = str(source) if isinstance(source, (str, Path)) else "the given checkpoint"
     ckpt = load_checkpoint_file(source) if isinstance(source, (str, Path)) else source
-    if not is_restoregan_checkpoint(ckpt):
+    if not suite.is_checkpoint(ckpt):
         raise CheckpointError(
-            f"{source if isinstance(source, (str, Path)) else 'the given checkpoint'} is not a restoregan checkpoint (no `restoregan` config inside). For an "
+            f"{label} is not a restoregan checkpoint (no `restoregan` config inside). For an "
             "official DeblurGAN/ESRGAN .pth, also name the architecture, e.g. generator=resnet."
         )
     meta = ckpt["restoregan"]
     generator = instantiate(meta["generator"])
-    label = str(source) if isinstance(source, (str, Path)) else "<checkpoint>"
-    _load_state_strict(generator, extract_generator_state(ckpt), label)
+    load_weights(generator, ckpt, label=label)
     return generator.to(device).eval(), meta
+
+
+def load_checkpoint_file(path: str | Path) -> dict:
+    """A restoregan .ckpt or an official .pth, on the CPU, weights-only, with clear errors."""
+    return read_state_dict(path, what="checkpoint", expected=EXPECTED)
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -171,8 +106,8 @@ def _generator_from_file(
     `hint` is added to the error when the official file does not fit that architecture.
     """
     ckpt = load_checkpoint_file(path)
-    if is_restoregan_checkpoint(ckpt):
-        generator, _ = load_generator(ckpt)  # already read: no second pass over the file
+    if suite.is_checkpoint(ckpt):
+        generator, _ = load_generator(ckpt, label=path)  # read once: no second pass
         return generator, f"restoregan:{path}"
     if fallback is None:
         raise CheckpointError(
@@ -181,7 +116,7 @@ def _generator_from_file(
         )
     generator = fallback()
     try:
-        return generator.eval(), load_generator_weights(generator, ckpt)
+        return generator.eval(), load_weights(generator, ckpt, label=path)
     except ValueError as err:
         if not hint:
             raise

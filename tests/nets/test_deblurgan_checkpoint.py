@@ -1,4 +1,4 @@
-"""Round trip of the DeblurGAN 2018 checkpoint layout through `load_deblurgan_2018`.
+"""Round trip of the DeblurGAN 2018 generator layout through `load_weights`.
 
 The reference below is written independently of `ResnetGenerator`: it rebuilds the 2018
 ``model`` nn.Sequential in its original order, so the ``model.N`` keys come from the
@@ -14,8 +14,9 @@ import pytest
 import torch
 from torch import nn
 
-from restoregan.nets.checkpoints import CheckpointError, load_deblurgan_2018
+from restoregan.nets import load_weights
 from restoregan.nets.generators.resnet import ResnetGenerator
+from restoregan.nets.weights.core import CheckpointError
 
 
 def _norm(channels: int) -> nn.InstanceNorm2d:
@@ -96,7 +97,7 @@ def test_2018_state_dict_round_trip(ngf: int, n_blocks: int, kwargs: dict) -> No
     ref = _reference(ngf, n_blocks, **kwargs)
     state = ref.state_dict()
     g = ResnetGenerator(ngf=ngf, n_blocks=n_blocks, n_downsampling=kwargs.get("n_down", 2))
-    assert load_deblurgan_2018(g, state) is g
+    assert load_weights(g, state) == "deblurgan2018:<state dict>"
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         ours = g.eval()(x)
@@ -109,7 +110,8 @@ def test_dataparallel_file_round_trip(tmp_path: Path) -> None:
     ref = _reference()
     path = tmp_path / "latest_net_G.pth"
     torch.save({f"module.{k}": v for k, v in ref.state_dict().items()}, path)
-    g = load_deblurgan_2018(ResnetGenerator(ngf=8, n_blocks=2), path)
+    g = ResnetGenerator(ngf=8, n_blocks=2)
+    assert load_weights(g, path) == f"deblurgan2018:{path}"
     x = torch.rand(1, 3, 16, 16) * 2 - 1
     with torch.no_grad():
         torch.testing.assert_close(g.eval()(x), _reference_output(ref, x), atol=1e-6, rtol=1e-6)
@@ -117,7 +119,8 @@ def test_dataparallel_file_round_trip(tmp_path: Path) -> None:
 
 def test_own_layout_is_accepted() -> None:
     source = ResnetGenerator(ngf=8, n_blocks=2)
-    g = load_deblurgan_2018(ResnetGenerator(ngf=8, n_blocks=2), source.state_dict())
+    g = ResnetGenerator(ngf=8, n_blocks=2)
+    load_weights(g, source.state_dict())
     for a, b in zip(g.state_dict().values(), source.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 
@@ -126,17 +129,17 @@ def test_config_mismatch_names_both_configs(tmp_path: Path) -> None:
     path = tmp_path / "latest_net_G.pth"
     torch.save(_reference(ngf=8, n_blocks=2).state_dict(), path)
     with pytest.raises(CheckpointError, match=r"latest_net_G\.pth.*'ngf': 8.*'ngf': 16"):
-        load_deblurgan_2018(ResnetGenerator(ngf=16, n_blocks=2), path)
+        load_weights(ResnetGenerator(ngf=16, n_blocks=2), path)
     with pytest.raises(CheckpointError, match=r"'n_blocks': 2.*'n_blocks': 3"):
-        load_deblurgan_2018(ResnetGenerator(ngf=8, n_blocks=3), path)
+        load_weights(ResnetGenerator(ngf=8, n_blocks=3), path)
 
 
 def test_incompatible_generator_flags_are_rejected() -> None:
     state = _reference().state_dict()
     with pytest.raises(CheckpointError, match="norm"):
-        load_deblurgan_2018(ResnetGenerator(ngf=8, n_blocks=2, norm="batch"), state)
+        load_weights(ResnetGenerator(ngf=8, n_blocks=2, norm="batch"), state)
     with pytest.raises(CheckpointError, match="output"):
-        load_deblurgan_2018(ResnetGenerator(ngf=8, n_blocks=2, output="tanh"), state)
+        load_weights(ResnetGenerator(ngf=8, n_blocks=2, output="tanh"), state)
 
 
 def test_missing_unexpected_and_mismatched_keys_are_listed() -> None:
@@ -145,20 +148,20 @@ def test_missing_unexpected_and_mismatched_keys_are_listed() -> None:
     state["model.2.weight"] = torch.ones(8)  # affine norm: not in DeblurGAN 2018
     state["model.4.weight"] = torch.zeros(16, 8, 5, 5)
     with pytest.raises(CheckpointError) as info:
-        load_deblurgan_2018(ResnetGenerator(ngf=8, n_blocks=2), state)
+        load_weights(ResnetGenerator(ngf=8, n_blocks=2), state)
     message = str(info.value)
     assert "tail.conv.bias" in message  # missing, in our names
     assert "model.2.weight" in message  # unexpected
-    assert "down.0.conv.weight: file (16, 8, 5, 5) vs model (16, 8, 3, 3)" in message
+    assert "down.0.conv.weight: checkpoint (16, 8, 5, 5) vs network (16, 8, 3, 3)" in message
 
 
 def test_unreadable_or_absent_files(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match=r"nope\.pth"):
-        load_deblurgan_2018(ResnetGenerator(ngf=8, n_blocks=2), tmp_path / "nope.pth")
+        load_weights(ResnetGenerator(ngf=8, n_blocks=2), tmp_path / "nope.pth")
     bad = tmp_path / "bad.pth"
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match=r"bad\.pth"):
-        load_deblurgan_2018(ResnetGenerator(ngf=8, n_blocks=2), bad)
+        load_weights(ResnetGenerator(ngf=8, n_blocks=2), bad)
     assert issubclass(CheckpointError, ValueError)
 
 
@@ -166,5 +169,6 @@ def test_own_layout_keeps_batchnorm_buffers() -> None:
     keras = {"norm": "batch", "conv_bias": True, "ngf": 4, "n_blocks": 1}
     source = ResnetGenerator(**keras)
     source.head.norm.running_mean.fill_(0.5)
-    g = load_deblurgan_2018(ResnetGenerator(**keras), source.state_dict())
+    g = ResnetGenerator(**keras)
+    load_weights(g, source.state_dict())
     assert torch.equal(g.head.norm.running_mean, source.head.norm.running_mean)

@@ -1,4 +1,4 @@
-"""load_esrgan: every official ESRGAN key naming loads into RRDBNet and computes the same.
+"""load_weights: every official ESRGAN key naming loads into RRDBNet and computes the same.
 
 The renamings here are written independently of the loader's: the new and BasicSR
 namings by plain string tables, and the old naming by a reference model built the way the
@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from restoregan.nets.checkpoints_esrgan import load_esrgan
+from restoregan.nets import load_weights
 from restoregan.nets.generators.rrdb import RRDBNet
 
 SMALL = {"nf": 8, "n_blocks": 2, "growth": 4}
@@ -124,7 +124,7 @@ def test_mapping_namings_load_exactly(source: RRDBNet, naming: str, wrap: str | 
     checkpoint = {wrap: state} if wrap else state
     target = RRDBNet(**SMALL).eval()
     assert not _same_outputs(source, target)  # so the comparison below means something
-    assert load_esrgan(target, checkpoint) is target
+    assert load_weights(target, checkpoint) == "esrgan:<state dict>"
     assert _same_outputs(source, target)
 
 
@@ -132,7 +132,8 @@ def test_basicsr_file_prefers_params_ema(source: RRDBNet, tmp_path: Path) -> Non
     other = RRDBNet(**SMALL)
     path = tmp_path / "net_g.pth"
     torch.save({"params": other.state_dict(), "params_ema": source.state_dict()}, path)
-    target = load_esrgan(RRDBNet(**SMALL).eval(), path)
+    target = RRDBNet(**SMALL).eval()
+    load_weights(target, path)
     assert _same_outputs(source, target)
 
 
@@ -149,14 +150,17 @@ def test_old_style_matches_an_independent_reference(tmp_path: Path) -> None:
     }
     path = tmp_path / "RRDB_ESRGAN_x4_old_arch.pth"
     torch.save(reference.state_dict(), path)
-    target = load_esrgan(RRDBNet(**SMALL).eval(), path)
+    target = RRDBNet(**SMALL).eval()
+    load_weights(target, path)
     assert _same_outputs(reference, target)
 
 
 def test_own_state_dict_round_trips_through_a_file(source: RRDBNet, tmp_path: Path) -> None:
     path = tmp_path / "rrdb.pth"
     torch.save(source.state_dict(), path)
-    assert _same_outputs(source, load_esrgan(RRDBNet(**SMALL).eval(), path))
+    target = RRDBNet(**SMALL).eval()
+    load_weights(target, path)
+    assert _same_outputs(source, target)
 
 
 def test_x2_checkpoint_into_x4_net_names_file_and_shapes(tmp_path: Path) -> None:
@@ -165,7 +169,7 @@ def test_x2_checkpoint_into_x4_net_names_file_and_shapes(tmp_path: Path) -> None
     target = RRDBNet(scale=4, **SMALL)
     before = target.conv_first.weight.clone()
     with pytest.raises(ValueError, match=r"RealESRGAN_x2plus\.pth") as err:
-        load_esrgan(target, path)
+        load_weights(target, path)
     message = str(err.value)
     assert "scale=2" in message and "conv_first.weight: checkpoint (8, 12, 3, 3)" in message
     assert torch.equal(target.conv_first.weight, before)  # nothing half-loaded
@@ -174,17 +178,17 @@ def test_x2_checkpoint_into_x4_net_names_file_and_shapes(tmp_path: Path) -> None
 def test_different_block_count_lists_the_extra_keys(source: RRDBNet) -> None:
     bigger = RRDBNet(**{**SMALL, "n_blocks": 3})
     with pytest.raises(ValueError, match=r"unexpected \(30\): body\.2\.rdb1\.conv1\.bias"):
-        load_esrgan(source, to_new_style(bigger.state_dict()))
+        load_weights(source, to_new_style(bigger.state_dict()))
     with pytest.raises(ValueError, match=r"missing \(30\)"):
-        load_esrgan(bigger, source.state_dict())
+        load_weights(bigger, source.state_dict())
 
 
 def test_unrecognised_or_unreadable_sources(tmp_path: Path, source: RRDBNet) -> None:
     with pytest.raises(ValueError, match="not a recognised ESRGAN"):
-        load_esrgan(source, {"generator.conv.weight": torch.zeros(1)})
+        load_weights(source, {"generator.conv.weight": torch.zeros(1)})
     with pytest.raises(ValueError, match="not found"):
-        load_esrgan(source, tmp_path / "missing.pth")
+        load_weights(source, tmp_path / "missing.pth")
     junk = tmp_path / "junk.pth"
     junk.write_text("not a checkpoint")
     with pytest.raises(ValueError, match=r"junk\.pth: could not read"):
-        load_esrgan(source, junk)
+        load_weights(source, junk)

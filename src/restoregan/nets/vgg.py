@@ -23,7 +23,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from restoregan.nets.checkpoints import read_state_dict
+from restoregan.nets.weights.core import load_strict, read_state_dict
 
 Arch = Literal["vgg16", "vgg19"]
 
@@ -171,22 +171,19 @@ class VGGFeatures(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def _load_features(self, state: Mapping[str, object], *, source: str) -> None:
-        """Copy the ``features.*`` tensors of ``state`` into the trunk, checking keys/shapes."""
-        expected = self.state_dict()
-        missing = [key for key in expected if key not in state]
-        wrong_shape = [
-            f"{key}: expected {tuple(value.shape)}, found {_shape_of(state[key])}"
-            for key, value in expected.items()
-            if key in state and _shape_of(state[key]) != tuple(value.shape)
-        ]
-        if missing or wrong_shape:
-            raise ValueError(
-                f"{source} is not a torchvision {self.arch} state dict: "
-                f"missing keys {missing[:6]}{' ...' if len(missing) > 6 else ''}, "
-                f"mismatched shapes {wrong_shape[:6]}. Expected keys like 'features.0.weight' "
-                f"of shape (64, 3, 3, 3), as in torchvision's {self.arch} files."
-            )
-        self.load_state_dict({key: state[key] for key in expected})
+        """Copy the ``features.*`` tensors of ``state`` into the trunk, checking keys/shapes.
+
+        A torchvision file also holds the classifier and, for a shallow trunk, deeper
+        features: only the keys this trunk has are taken, then checked strictly.
+        """
+        own = self.state_dict()
+        load_strict(
+            self,
+            {key: value for key, value in state.items() if key in own},
+            source=source,
+            # The expected keys on the first line of the message: a wrong file shows at once.
+            what=f"a torchvision {self.arch} trunk (features.0.weight ... {list(own)[-1]})",
+        )
 
 
 def _load_imagenet(arch: Arch) -> Mapping[str, object]:
@@ -213,7 +210,3 @@ def _load_imagenet(arch: Arch) -> Mapping[str, object]:
 def _load_file(path: Path) -> Mapping[str, object]:
     expected = "'imagenet', 'random' or the path of a torchvision-layout state dict (.pth)"
     return read_state_dict(path, what="VGG weights file", expected=expected)
-
-
-def _shape_of(value: object) -> tuple[int, ...] | str:
-    return tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__

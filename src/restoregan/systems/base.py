@@ -24,7 +24,8 @@ from torchmetrics.functional.image import (
 )
 
 from restoregan import metrics
-from restoregan.inference import input_baseline, load_generator_weights, restore, to_range
+from restoregan.inference import input_baseline, restore, to_range
+from restoregan.nets import load_weights
 from restoregan.nets.contract import Generator
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
@@ -115,7 +116,7 @@ class RestorationSystem(L.LightningModule):
         _check_loss_ranges(loss, self.range)
         if init_from:
             # Done at construction so that a resumed run's checkpoint still wins afterwards.
-            load_generator_weights(self.generator, init_from)
+            load_weights(self.generator, init_from)
         self._step_rng: Tensor | None = None  # see step_rng()
         self.eval_metrics = nn.ModuleDict(
             {

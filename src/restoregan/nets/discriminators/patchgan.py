@@ -52,6 +52,9 @@ class PatchGANCritic(Discriminator):
         super().__init__(input_size=None)
         check_norm(norm, allow_spectral=True)
         bias = default_conv_bias(norm)
+        # Stored so a weights file can be checked against the network (nets/weights).
+        self.in_channels, self.ndf, self.n_layers = in_channels, ndf, n_layers
+        self.kernel_size, self.padding, self.norm = kernel_size, padding, norm
 
         def conv(c_in: int, c_out: int, stride: int, bias: bool = True) -> nn.Module:
             layer = nn.Conv2d(c_in, c_out, kernel_size, stride, padding, bias=bias)

@@ -2,8 +2,8 @@
 
 Module names follow the BasicSR layout (`conv_first`, `body.{i}.rdb{k}.conv{j}`,
 `conv_body`, `conv_up1`, `conv_up2`, `conv_hr`, `conv_last`) so that the most common
-official checkpoints load without renaming; `restoregan.nets.checkpoints_esrgan` converts
-the two older ESRGAN namings.
+official checkpoints load without renaming; `restoregan.nets.weights.esrgan` converts
+the two older ESRGAN namings (through `restoregan.nets.load_weights`).
 """
 
 from __future__ import annotations
