@@ -12,9 +12,10 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from restoregan.cli.errors import user_errors
+from restoregan.cli.restorers import build_restorer, pick_device
 from restoregan.data.io import IMAGE_EXTENSIONS, read_image, to_tensor, to_uint8, write_image
-from restoregan.inference import build_restorer, pick_device, restore
-from restoregan.utils import user_errors
+from restoregan.restore import restore
 
 
 def list_inputs(source: Path) -> list[Path]:

@@ -14,9 +14,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from restoregan import metrics
+from restoregan.cli.errors import user_errors
+from restoregan.cli.restorers import build_restorer, pick_device
 from restoregan.evaluation import evaluate, format_summary
-from restoregan.inference import build_restorer, pick_device
-from restoregan.utils import user_errors
 
 
 def run(cfg: DictConfig, out_dir: str) -> dict[str, Any]:

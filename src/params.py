@@ -18,8 +18,8 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from restoregan.cli.errors import user_errors
 from restoregan.nets.params import count_parameters, format_table, layer_table
-from restoregan.utils import user_errors
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 OPTIONS = {"keras": "false", "input_size": None, "table": "true"}

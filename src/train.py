@@ -9,6 +9,7 @@ python src/train.py experiment=dual_gan_smoke         # multi-stage: restoregan.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import Any
 
@@ -18,13 +19,26 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from restoregan.callbacks.run_config import RunConfig
-from restoregan.utils import instantiate_dict, log, user_errors
+from restoregan.cli.errors import user_errors
+from restoregan.experiments import run_multistage
+
+log = logging.getLogger("restoregan")
 
 # The perceptual loss's VGG is frozen and kept in eval mode on purpose; Lightning warns
 # about any module in eval mode at the start of training.
 warnings.filterwarnings(
     "ignore", message=r"Found \d+ module\(s\) in eval mode", category=UserWarning
 )
+
+
+def instantiate_dict(cfg: DictConfig | None) -> list[Any]:
+    """Instantiate every `_target_` node of a dict-of-configs group (callbacks, loggers).
+
+    Entries set to null are skipped, so `callbacks.sample_grid=null` switches one off.
+    """
+    if not cfg:
+        return []
+    return [instantiate(node) for node in cfg.values() if node is not None and "_target_" in node]
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -56,8 +70,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 @user_errors
 def main(cfg: DictConfig) -> float | None:
     if cfg.get("multistage"):  # experiment=dual_gan: several train() runs, then a table
-        from restoregan.experiments import run_multistage
-
         run_multistage(cfg, compose=lambda o: hydra.compose("train", o), fit=train)
         return None
     metrics = train(cfg)

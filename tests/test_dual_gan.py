@@ -20,10 +20,10 @@ from PIL import Image
 from deblur import run as run_deblur
 from restoregan.data.io import DatasetError, read_image, to_tensor
 from restoregan.experiments import run_multistage
-from restoregan.inference import restore
 from restoregan.nets.generators.resnet import ResnetGenerator
 from restoregan.nets.generators.rrdb import RRDBNet
 from restoregan.pipeline import DualGANPipeline
+from restoregan.restore import restore
 from tests.helpers import PROJECT_ROOT, compose
 from train import train
 

@@ -19,7 +19,7 @@ from torch import nn
 
 from restoregan import metrics
 from restoregan.data.io import to_uint8, write_image
-from restoregan.inference import input_baseline, restore
+from restoregan.restore import input_baseline, restore
 
 COLUMNS = ("name", "psnr", "ssim", "psnr_input", "ssim_input")
 

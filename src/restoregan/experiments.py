@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,11 +35,12 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import nn
 
 from restoregan import metrics
+from restoregan.cli.restorers import load_generator, pick_device
 from restoregan.data.io import DatasetError
 from restoregan.evaluation import evaluate
-from restoregan.inference import load_generator, pick_device
 from restoregan.pipeline import BicubicUpsampler, DualGANPipeline, NoDeblur
-from restoregan.utils import log
+
+log = logging.getLogger(__name__)
 
 Compose = Callable[[list[str]], DictConfig]
 Fit = Callable[[DictConfig], dict[str, Any]]

@@ -6,8 +6,8 @@ import math
 
 from torch import Tensor
 
-from restoregan.inference import from_range, input_baseline, to_range
 from restoregan.nets.contract import Generator
+from restoregan.restore import from_range, input_baseline, to_range
 
 
 class DualGANPipeline(Generator):
@@ -16,7 +16,7 @@ class DualGANPipeline(Generator):
     Each stage keeps its own value range (DeblurGAN works in [-1, 1], ESRGAN in [0, 1]);
     the deblurred image is mapped back to [0, 1], clamped (it is an image, and the SR
     network was trained on images), then mapped into the SR range. The pipeline itself
-    works in [0, 1] and exposes the generator attributes, so `restoregan.inference.restore`
+    works in [0, 1] and states the generator contract, so `restoregan.restore.restore`
     runs it like any generator.
     """
 

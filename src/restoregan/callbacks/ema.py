@@ -14,7 +14,7 @@ class GeneratorEMA(L.Callback):
 
     The EMA weights are swapped in for validation and test (so `val/psnr`, and therefore
     the best checkpoint, score them) and saved as `checkpoint["generator_ema"]`, which
-    `restoregan.inference` prefers when it loads a generator. Buffers are copied, not
+    `restoregan.nets.load_weights` prefers when it loads a generator. Buffers are copied, not
     averaged. The average is kept in float32 whatever the training precision.
     """
 

@@ -12,7 +12,7 @@ from restoregan import __version__
 class RunConfig(L.Callback):
     """Adds `checkpoint["restoregan"] = {"config", "generator", "version"}`.
 
-    `restoregan.inference.load_generator` instantiates `generator` from it; the whole
+    `restoregan.cli.restorers.load_generator` instantiates `generator` from it; the whole
     config is kept so a checkpoint says which data, loss and weights produced it.
     """
 

@@ -14,7 +14,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 
 from restoregan.data.io import write_image
-from restoregan.inference import restore
+from restoregan.restore import restore
 
 
 def _centre_crop(x: Tensor, size: int) -> Tensor:

@@ -54,6 +54,8 @@ def load_demo_photo(name: str) -> np.ndarray:
         raise DatasetError(
             f"Unknown demo photograph '{name}'; choose from {', '.join(DEMO_PHOTOS)}."
         )
+    # Imported here, not at the top: scikit-learn and scikit-image's data module take
+    # seconds to import and are needed only the first time the demo data is synthesised.
     if name in ("china", "flower"):
         from sklearn.datasets import load_sample_image
 

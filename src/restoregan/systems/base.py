@@ -24,9 +24,9 @@ from torchmetrics.functional.image import (
 )
 
 from restoregan import metrics
-from restoregan.inference import input_baseline, restore, to_range
 from restoregan.nets import load_weights
 from restoregan.nets.contract import Generator
+from restoregan.restore import input_baseline, restore, to_range
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], Any]

@@ -1,28 +1,14 @@
-"""Small helpers shared by the command-line scripts in src/."""
+"""Errors a user causes reach the terminal as one clear line, not a stack trace."""
 
 from __future__ import annotations
 
 import functools
-import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from hydra.utils import instantiate
-from omegaconf import DictConfig
-
-log = logging.getLogger("restoregan")
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def instantiate_dict(cfg: DictConfig | None) -> list[Any]:
-    """Instantiate every `_target_` node of a dict-of-configs group (callbacks, loggers).
-
-    Entries set to null are skipped, so `callbacks.sample_grid=null` switches one off.
-    """
-    if not cfg:
-        return []
-    return [instantiate(node) for node in cfg.values() if node is not None and "_target_" in node]
 
 
 def is_user_error(err: BaseException) -> bool:
@@ -40,8 +26,6 @@ def user_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        import os
-
         try:
             return fn(*args, **kwargs)
         except Exception as err:

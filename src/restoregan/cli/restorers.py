@@ -1,7 +1,10 @@
-"""Running a generator on real images: value-range mapping, padding, checkpoint loading.
+"""How a script's config becomes the network it runs (src/eval.py, src/deblur.py, the
+multi-stage experiments).
 
-Systems, `src/eval.py`, `src/deblur.py` and the Dual-GAN pipeline all go through these
-functions so that a restored image is produced the same way everywhere.
+A restoregan checkpoint rebuilds its own generator from the run config stored inside it;
+a published .pth carries no architecture, so it is loaded into the one a `generator=`
+config names (or, for the Dual-GAN chain, the published one). All weights go through
+`restoregan.nets.load_weights`.
 """
 
 from __future__ import annotations
@@ -11,51 +14,27 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from hydra.utils import instantiate
 
 from restoregan.nets import load_weights
 from restoregan.nets.contract import Generator
-from restoregan.nets.layers import pad_to_multiple
+from restoregan.nets.generators.resnet import ResnetGenerator
+from restoregan.nets.generators.rrdb import RRDBNet
 from restoregan.nets.weights import suite
 from restoregan.nets.weights.core import CheckpointError, read_state_dict
 from restoregan.nets.weights.load import EXPECTED
+from restoregan.pipeline import DualGANPipeline
 
 
-def to_range(x01: Tensor, rng: tuple[float, float]) -> Tensor:
-    """Map images from [0, 1] to `rng`."""
-    lo, hi = rng
-    return x01 if (lo, hi) == (0.0, 1.0) else x01 * (hi - lo) + lo
+def pick_device(name: str = "auto") -> torch.device:
+    """`auto` picks CUDA when available, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
-def from_range(x: Tensor, rng: tuple[float, float]) -> Tensor:
-    """Map images from `rng` back to [0, 1] (no clamping)."""
-    lo, hi = rng
-    return x if (lo, hi) == (0.0, 1.0) else (x - lo) / (hi - lo)
-
-
-def input_baseline(x01: Tensor, size: tuple[int, int]) -> Tensor:
-    """What the input itself scores against a target of `size`: the input for deblurring,
-    its bicubic upsampling (clamped to [0, 1]) for super-resolution. Validation, eval.py
-    and the "bicubic alone" row of a comparison all use this one definition."""
-    if tuple(x01.shape[-2:]) == tuple(size):
-        return x01
-    return F.interpolate(x01, size=tuple(size), mode="bicubic", align_corners=False).clamp(0.0, 1.0)
-
-
-@torch.no_grad()
-def restore(generator: Generator, x01: Tensor) -> Tensor:
-    """Run `generator` on (B, 3, H, W) images in [0, 1] of any size; returns [0, 1], clamped.
-
-    Pads to the generator's `size_multiple`, maps to its `value_range` and back, and crops
-    the output to (scale*H, scale*W).
-    """
-    rng, scale = generator.value_range, generator.scale
-    h, w = x01.shape[-2:]
-    if generator.size_multiple > 1:
-        x01 = pad_to_multiple(x01, generator.size_multiple)
-    out = from_range(generator(to_range(x01, rng)), rng)
-    return out[..., : h * scale, : w * scale].clamp(0.0, 1.0)
+def _read(path: str | Path) -> dict:
+    return read_state_dict(path, what="checkpoint", expected=EXPECTED)
 
 
 def load_generator(
@@ -63,18 +42,17 @@ def load_generator(
     *,
     device: str | torch.device = "cpu",
     label: str | None = None,
-) -> tuple[nn.Module, dict]:
+) -> tuple[Generator, dict]:
     """Rebuild the generator of a restoregan checkpoint from the config stored inside it.
 
-    Returns the generator in eval mode and the checkpoint's `restoregan` metadata (the
-    resolved run config). Official .pth files carry no config: build the generator from a
-    `generator=` config and call `restoregan.nets.load_weights` instead.
+    `source` is the file or its already loaded contents (then `label` names it in
+    errors). Returns the generator in eval mode and the checkpoint's `restoregan`
+    metadata (the resolved run config). Published .pth files carry no config: build the
+    generator from a `generator=` config and call `restoregan.nets.load_weights`.
     """
-    from hydra.utils import instantiate
-
     if label is None:
         label = str(source) if isinstance(source, (str, Path)) else "the given checkpoint"
-    ckpt = load_checkpoint_file(source) if isinstance(source, (str, Path)) else source
+    ckpt = _read(source) if isinstance(source, (str, Path)) else source
     if not suite.is_checkpoint(ckpt):
         raise CheckpointError(
             f"{label} is not a restoregan checkpoint (no `restoregan` config inside). For an "
@@ -86,26 +64,14 @@ def load_generator(
     return generator.to(device).eval(), meta
 
 
-def load_checkpoint_file(path: str | Path) -> dict:
-    """A restoregan .ckpt or an official .pth, on the CPU, weights-only, with clear errors."""
-    return read_state_dict(path, what="checkpoint", expected=EXPECTED)
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """`auto` picks CUDA when available, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def _generator_from_file(
-    path: str, fallback: Callable[[], nn.Module] | None, *, hint: str = ""
-) -> tuple[nn.Module, str]:
+    path: str, fallback: Callable[[], Generator] | None, *, hint: str = ""
+) -> tuple[Generator, str]:
     """A restoregan checkpoint rebuilds itself; an official file needs `fallback` to build one.
 
     `hint` is added to the error when the official file does not fit that architecture.
     """
-    ckpt = load_checkpoint_file(path)
+    ckpt = _read(path)
     if suite.is_checkpoint(ckpt):
         generator, _ = load_generator(ckpt, label=path)  # read once: no second pass
         return generator, f"restoregan:{path}"
@@ -124,13 +90,11 @@ def _generator_from_file(
 
 
 def _chain_stage(
-    path: str, gen_cfg: Any, *, node: str, published: Callable[[], nn.Module], example: str
-) -> tuple[nn.Module, str]:
+    path: str, gen_cfg: Any, *, node: str, published: Callable[[], Generator], example: str
+) -> tuple[Generator, str]:
     """One stage of `pipeline: dual`: a restoregan checkpoint rebuilds itself; an official
     file goes into `gen_cfg` (`generator@<node>=<arch>`) when given, else into the
     published architecture."""
-    from hydra.utils import instantiate
-
     if gen_cfg:
         return _generator_from_file(path, lambda: instantiate(gen_cfg))
     hint = (
@@ -140,7 +104,7 @@ def _chain_stage(
     return _generator_from_file(path, published, hint=hint)
 
 
-def build_restorer(cfg: Any) -> tuple[nn.Module, str]:
+def build_restorer(cfg: Any) -> tuple[Generator, str]:
     """The network `src/eval.py` and `src/deblur.py` run, from their config.
 
     `pipeline: single` loads `ckpt_path` (a restoregan checkpoint, or an official file
@@ -150,8 +114,6 @@ def build_restorer(cfg: Any) -> tuple[nn.Module, str]:
     (DeblurGAN 2018 ResNet-9, ESRGAN x4 with 23 RRDBs).
     Returns the module and a description of what was loaded.
     """
-    from hydra.utils import instantiate
-
     if cfg.pipeline == "single":
         if not cfg.get("ckpt_path"):
             raise CheckpointError("ckpt_path is required (a restoregan .ckpt or an official .pth)")
@@ -159,10 +121,6 @@ def build_restorer(cfg: Any) -> tuple[nn.Module, str]:
         fallback = (lambda: instantiate(gen_cfg)) if gen_cfg else None
         return _generator_from_file(str(cfg.ckpt_path), fallback)
     if cfg.pipeline == "dual":
-        from restoregan.nets.generators.resnet import ResnetGenerator
-        from restoregan.nets.generators.rrdb import RRDBNet
-        from restoregan.pipeline import DualGANPipeline
-
         if not cfg.get("deblur_ckpt") or not cfg.get("sr_ckpt"):
             raise CheckpointError("pipeline=dual needs deblur_ckpt=... and sr_ckpt=...")
         deblur, d_src = _chain_stage(
