@@ -14,6 +14,7 @@ from restoregan.losses.adversarial import WGAN, WGANGP, Hinge, RaGAN
 from restoregan.losses.composite import GeneratorLoss
 from restoregan.losses.perceptual import PerceptualLoss
 from restoregan.losses.pixel import L1Loss, MSELoss
+from tests.helpers import compose as compose_train
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 RECIPES = sorted(p.stem for p in (CONF / "loss").glob("*.yaml"))
@@ -99,20 +100,27 @@ def test_all_recipes_found() -> None:
 def test_recipe_instantiates(recipe: str) -> None:
     loss = instantiate(compose_loss(recipe))
     assert isinstance(loss, GeneratorLoss)
+    loss.set_value_range((0.0, 1.0))  # what the system does with its generator's range
     fake, real = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
     total, terms = loss(fake, real)
     assert torch.isfinite(total) and set(terms) == set(loss.weights)
 
 
-def test_recipe_values() -> None:
-    deblurgan = instantiate(compose_loss("deblurgan"))
+def system_loss(tmp_path: Path, *overrides: str) -> GeneratorLoss:
+    """The loss of a recipe's system, after the system told it its generator's range."""
+    cfg = compose_train("train", [*overrides, "loss.terms.perceptual.weights=random"], tmp_path)
+    return instantiate(cfg.model).loss
+
+
+def test_recipe_values(tmp_path: Path) -> None:
+    deblurgan = system_loss(tmp_path, "model=deblurgan", "generator.ngf=4", "generator.n_blocks=1")
     perceptual = deblurgan.terms["perceptual"]
     assert isinstance(deblurgan.adversarial, WGANGP) and deblurgan.adversarial.lambda_gp == 10.0
     assert deblurgan.weights == {"perceptual": 100.0}
     assert perceptual.layer_weights == {"conv3_3": 1.0} and perceptual.criterion == "mse"
     assert perceptual.vgg.arch == "vgg19" and perceptual.input_range == (-1.0, 1.0)
 
-    esrgan = instantiate(compose_loss("esrgan"))
+    esrgan = system_loss(tmp_path, "model=esrgan", "generator.n_blocks=1", "data.crop_size=32")
     assert isinstance(esrgan.adversarial, RaGAN) and esrgan.adversarial_weight == 5e-3
     assert esrgan.weights == {"pixel": 1e-2, "perceptual": 1.0}
     perceptual = esrgan.terms["perceptual"]
@@ -134,14 +142,19 @@ def test_recipe_default_weights_are_imagenet() -> None:
     assert cfg.terms.perceptual.weights == "imagenet"
 
 
-def test_cli_swaps() -> None:
+def test_cli_swaps(tmp_path: Path) -> None:
     swapped = instantiate(compose_loss("deblurgan", "loss/adversarial=hinge"))
     assert isinstance(swapped.adversarial, Hinge)
-    # Swapping a term keeps the recipe's input_range (set in the recipe, after the term).
-    swapped = compose_loss(
-        "deblurgan", "loss/content@loss.terms.perceptual=perceptual_vgg19_conv5_4"
+    # A swapped term still gets the generator's range ([-1, 1] for DeblurGAN's ResNet),
+    # not the [0, 1] that ESRGAN's own recipe works in.
+    swapped = system_loss(
+        tmp_path,
+        "model=deblurgan",
+        "generator.ngf=4",
+        "generator.n_blocks=1",
+        "loss/content@loss.terms.perceptual=perceptual_vgg19_conv5_4",
     )
-    assert list(swapped.terms.perceptual.layers) == ["conv5_4"]
-    assert list(swapped.terms.perceptual.input_range) == [-1.0, 1.0]
+    assert list(swapped.terms["perceptual"].layer_weights) == ["conv5_4"]
+    assert swapped.terms["perceptual"].input_range == (-1.0, 1.0)
     # A supervised recipe can gain an adversarial loss from the command line.
     assert isinstance(instantiate(compose_loss("l1", "loss/adversarial=hinge")).adversarial, Hinge)

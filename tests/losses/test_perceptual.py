@@ -215,7 +215,8 @@ def test_imagenet_download_checks_sha256_prefix(
 
 # ---- perceptual loss -------------------------------------------------------------------
 def make_loss(**kwargs: object) -> PerceptualLoss:
-    return PerceptualLoss(weights="random", **kwargs)
+    # [-1, 1] unless a test says otherwise (in training the system passes the generator's).
+    return PerceptualLoss(weights="random", **{"input_range": (-1.0, 1.0), **kwargs})
 
 
 def test_normalisation_maps_input_range_then_imagenet() -> None:
@@ -296,3 +297,16 @@ def test_description_and_argument_errors() -> None:
         make_loss(input_range=(1.0, -1.0))
     with pytest.raises(ValueError, match="same shape"):
         loss(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 18))
+
+
+def test_range_comes_from_the_generator_unless_given() -> None:
+    loss = PerceptualLoss(weights="random", layers={"conv1_2": 1.0})  # the configs' way
+    x = torch.rand(1, 3, 16, 16)
+    with pytest.raises(ValueError, match="does not know the range"):
+        loss(x, x)
+    loss.set_value_range((0.0, 1.0))
+    reference = make_loss(layers={"conv1_2": 1.0}, input_range=(0.0, 1.0))
+    torch.testing.assert_close(loss.scale, reference.scale)
+    torch.testing.assert_close(loss.shift, reference.shift)
+    with pytest.raises(ValueError, match=r"input_range=\(0\.0, 1\.0\) but the generator"):
+        reference.set_value_range((-1.0, 1.0))

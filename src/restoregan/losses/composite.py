@@ -56,6 +56,13 @@ class GeneratorLoss(nn.Module):
         self.adversarial = adversarial
         self.adversarial_weight = float(adversarial_weight)
 
+    def set_value_range(self, value_range: tuple[float, float]) -> None:
+        """Tell every term that needs it the generator's value range (called once by the
+        system): a term that depends on the range defines ``set_value_range`` itself."""
+        for term in self.terms.values():
+            if hasattr(term, "set_value_range"):
+                term.set_value_range(value_range)
+
     def forward(self, fake: Tensor, real: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """``(B, 3, H, W)`` pair -> (weighted total, ``{term name: unweighted value}``)."""
         values = {name: term(fake, real) for name, term in self.terms.items()}

@@ -6,7 +6,8 @@ layers with per-layer weights. Used by DeblurGAN (VGG19 ``conv3_3``, MSE), its K
 
 Input normalisation. torchvision's ImageNet VGG weights expect RGB in [0, 1] normalised
 with mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225); ``normalization="imagenet"``
-maps ``input_range`` to [0, 1] and applies that. The 2018 DeblurGAN code (and the Keras
+maps ``input_range`` (the generator's ``value_range``, which the system tells the loss
+through `GeneratorLoss.set_value_range`) to [0, 1] and applies that. The 2018 DeblurGAN code (and the Keras
 port, whose Keras VGG16 expects Caffe-style BGR input) fed its [-1, 1] images to VGG as
 they were; ``normalization="none"`` reproduces that quirk: the images go in unchanged, in
 their native ``input_range``. The two give features of different magnitude, so a weight
@@ -50,7 +51,9 @@ class PerceptualLoss(nn.Module):
             (``conv3_3`` before ReLU, ``relu3_3``, Keras ``block3_conv3`` after ReLU, ...).
         criterion: ``"mse"`` or ``"l1"`` (mean over all elements of each layer).
         weights: ``"imagenet"``, ``"random"`` or a torchvision-layout state-dict path.
-        input_range: value range of the images this loss receives (the generator's).
+        input_range: value range of the images this loss receives. None (the configs'
+            choice): the generator's, set by `set_value_range` when the system is built.
+            Given explicitly, a different generator range is refused.
         normalization: ``"imagenet"`` (map to [0, 1], ImageNet mean/std) or ``"none"``
             (feed the images unchanged; the DeblurGAN 2018 quirk).
         seed: seed of the ``"random"`` weights.
@@ -63,7 +66,7 @@ class PerceptualLoss(nn.Module):
         layers: Mapping[str, float] = _DEFAULT_LAYERS,
         criterion: Literal["mse", "l1"] = "mse",
         weights: str | Path = "imagenet",
-        input_range: Sequence[float] = (-1.0, 1.0),
+        input_range: Sequence[float] | None = None,
         normalization: Literal["imagenet", "none"] = "imagenet",
         seed: int = 0,
     ) -> None:
@@ -72,30 +75,43 @@ class PerceptualLoss(nn.Module):
             raise ValueError(f"criterion must be one of {sorted(_CRITERIA)}, got {criterion!r}")
         if normalization not in ("imagenet", "none"):
             raise ValueError(f"normalization must be 'imagenet' or 'none', got {normalization!r}")
-        low, high = (float(v) for v in input_range)
-        if not high > low:
-            raise ValueError(f"input_range must be (low, high) with high > low, got {input_range}")
         self.layer_weights = {str(name): float(w) for name, w in layers.items()}
         self.criterion = criterion
-        self.input_range = (low, high)
         self.normalization = normalization
         self.vgg = VGGFeatures(
             arch=network, layers=list(self.layer_weights), weights=weights, seed=seed
         )
-
-        # x -> ((x - low) / (high - low) - mean) / std, folded into one affine map.
-        mean = torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1)
-        std = torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1)
-        if normalization == "imagenet":
-            scale = 1.0 / ((high - low) * std)
-            shift = (-low / (high - low) - mean) / std
-        else:
-            scale, shift = torch.ones(1, 3, 1, 1), torch.zeros(1, 3, 1, 1)
-        self.register_buffer("scale", scale, persistent=False)
-        self.register_buffer("shift", shift, persistent=False)
+        self.register_buffer("scale", torch.ones(1, 3, 1, 1), persistent=False)
+        self.register_buffer("shift", torch.zeros(1, 3, 1, 1), persistent=False)
+        self.input_range: tuple[float, float] | None = None
+        self._range_given = input_range is not None
+        if input_range is not None:
+            self._fold(tuple(input_range))
 
         self.register_state_dict_post_hook(_drop_vgg_from_state_dict)
         self.register_load_state_dict_pre_hook(_restore_vgg_in_state_dict)
+
+    def set_value_range(self, value_range: Sequence[float]) -> None:
+        """Told once by the system (through `GeneratorLoss`): the generator's value range."""
+        rng = (float(value_range[0]), float(value_range[1]))
+        if self._range_given and rng != self.input_range:
+            raise ValueError(
+                f"PerceptualLoss was given input_range={self.input_range} but the generator "
+                f"works in {rng}; drop the input_range setting, the generator's range is used"
+            )
+        self._fold(rng)
+
+    def _fold(self, input_range: tuple[float, ...]) -> None:
+        low, high = (float(v) for v in input_range)
+        if not high > low:
+            raise ValueError(f"input_range must be (low, high) with high > low, got {input_range}")
+        self.input_range = (low, high)
+        if self.normalization == "imagenet":
+            # x -> ((x - low) / (high - low) - mean) / std, folded into one affine map.
+            mean = torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1)
+            std = torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1)
+            self.scale.copy_(1.0 / ((high - low) * std))
+            self.shift.copy_((-low / (high - low) - mean) / std)
 
     @property
     def weights_description(self) -> str:
@@ -104,6 +120,11 @@ class PerceptualLoss(nn.Module):
 
     def forward(self, fake: Tensor, real: Tensor) -> Tensor:
         check_pair(fake, real, loss_name="PerceptualLoss")
+        if self.input_range is None and self.normalization == "imagenet":
+            raise ValueError(
+                "PerceptualLoss does not know the range of its images: build it through a "
+                "system (which tells it the generator's value_range) or pass input_range"
+            )
         distance = _CRITERIA[self.criterion]
         fake_features = self.vgg(fake * self.scale + self.shift)
         with torch.no_grad():

@@ -24,6 +24,7 @@ from torchmetrics.functional.image import (
 )
 
 from restoregan import metrics
+from restoregan.losses.composite import GeneratorLoss
 from restoregan.nets import load_weights
 from restoregan.nets.contract import Generator
 from restoregan.restore import input_baseline, restore, to_range
@@ -56,17 +57,6 @@ def _set_rng_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
-def _check_loss_ranges(loss: nn.Module, rng: tuple[float, float]) -> None:
-    """A perceptual term told the wrong input range silently mis-normalises VGG's input."""
-    for name, term in getattr(loss, "terms", {}).items():
-        term_range = getattr(term, "input_range", None)
-        if term_range is not None and tuple(map(float, term_range)) != rng:
-            raise ValueError(
-                f"loss term '{name}' expects images in {tuple(term_range)} but the generator "
-                f"works in {rng}; set loss.terms.{name}.input_range=[{rng[0]},{rng[1]}]"
-            )
-
-
 class RestorationSystem(L.LightningModule):
     """Base LightningModule for image restoration.
 
@@ -89,7 +79,7 @@ class RestorationSystem(L.LightningModule):
         self,
         *,
         generator: Generator,
-        loss: nn.Module,
+        loss: GeneratorLoss,
         optimizer_g: OptimizerFactory,
         scheduler_g: SchedulerFactory | None = None,
         scheduler_interval: Interval = "epoch",
@@ -113,7 +103,8 @@ class RestorationSystem(L.LightningModule):
         self.scheduler_interval = scheduler_interval
         self.scheduler_monitor = scheduler_monitor
         self.range = generator.value_range
-        _check_loss_ranges(loss, self.range)
+        # Written once, by the generator: the loss terms that depend on it are told here.
+        loss.set_value_range(self.range)
         if init_from:
             # Done at construction so that a resumed run's checkpoint still wins afterwards.
             load_weights(self.generator, init_from)
@@ -130,7 +121,7 @@ class RestorationSystem(L.LightningModule):
                 "generator_params": sum(p.numel() for p in generator.parameters()),
                 "scheduler_interval": scheduler_interval,
                 "init_from": init_from,
-                "loss": loss.describe() if hasattr(loss, "describe") else type(loss).__name__,
+                "loss": loss.describe(),
             }
         )
 
