@@ -158,3 +158,21 @@ def test_cli_swaps(tmp_path: Path) -> None:
     assert swapped.terms["perceptual"].input_range == (-1.0, 1.0)
     # A supervised recipe can gain an adversarial loss from the command line.
     assert isinstance(instantiate(compose_loss("l1", "loss/adversarial=hinge")).adversarial, Hinge)
+
+
+def test_adversarial_term_is_weighted_here_and_logged_unweighted() -> None:
+    loss = GeneratorLoss(
+        terms={"l1": L1Loss()}, weights={"l1": 2.0}, adversarial=WGAN(), adversarial_weight=0.5
+    )
+    fake, real = torch.zeros(1, 3, 4, 4), torch.full((1, 3, 4, 4), 0.25)
+    d_fake = torch.full((1, 1), 3.0)  # WGAN generator loss: -mean(D(fake)) = -3
+    total, terms = loss(fake, real, d_fake=d_fake)
+    assert terms["adv"].item() == pytest.approx(-3.0)
+    assert total.item() == pytest.approx(2.0 * 0.25 + 0.5 * -3.0)
+    relativistic = GeneratorLoss(terms={}, weights={}, adversarial=RaGAN())
+    with pytest.raises(ValueError, match="d_real"):
+        relativistic(fake, real, d_fake=d_fake)
+    with pytest.raises(ValueError, match="no adversarial loss"):
+        GeneratorLoss(terms={"l1": L1Loss()}, weights={"l1": 1.0})(fake, real, d_fake=d_fake)
+    with pytest.raises(ValueError, match="'adv' names the adversarial term"):
+        GeneratorLoss(terms={"adv": L1Loss()}, weights={"adv": 1.0})

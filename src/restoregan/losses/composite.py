@@ -1,4 +1,8 @@
-"""The generator's objective: weighted content terms plus an optional adversarial term."""
+"""The generator's objective: weighted content terms plus an optional adversarial term.
+
+`GeneratorLoss` is the one owner of that objective: the adversarial system computes the
+discriminator's scores and hands them over; the weighting happens here.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,18 @@ from torch import Tensor, nn
 
 from restoregan.losses.adversarial import AdversarialLoss
 
+ADV = "adv"  # the adversarial term's name in the logged terms (train/adv)
+
 
 class GeneratorLoss(nn.Module):
-    """Weighted sum of named content losses, carrying the adversarial strategy and weight.
+    """Weighted sum of named content losses plus, given discriminator scores, the
+    weighted adversarial term.
 
-    ``forward(fake, real)`` covers the content terms only: the adversarial term needs the
-    critic, which the system owns, so the system adds
-    ``adversarial_weight * adversarial.generator_loss(d_real, d_fake)`` itself.
+    ``forward(fake, real)`` is the content objective (supervised training);
+    ``forward(fake, real, d_fake=D(fake), d_real=D(real) or None)`` adds
+    ``adversarial_weight * adversarial.generator_loss(d_real, d_fake)`` and reports the
+    unweighted term as ``"adv"``. The discriminator itself belongs to the system, which
+    also runs the discriminator step with `adversarial`.
 
     Args:
         terms: ``{name: loss module}``; each is called as ``term(fake, real) -> scalar``
@@ -37,6 +46,8 @@ class GeneratorLoss(nn.Module):
         super().__init__()
         terms = {str(name): term for name, term in terms.items()}
         weights = {str(name): float(w) for name, w in weights.items()}
+        if ADV in terms:
+            raise ValueError(f"GeneratorLoss: {ADV!r} names the adversarial term; rename that term")
         if set(terms) != set(weights):
             raise ValueError(
                 f"GeneratorLoss: weights must have one entry per term; terms: "
@@ -63,12 +74,31 @@ class GeneratorLoss(nn.Module):
             if hasattr(term, "set_value_range"):
                 term.set_value_range(value_range)
 
-    def forward(self, fake: Tensor, real: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """``(B, 3, H, W)`` pair -> (weighted total, ``{term name: unweighted value}``)."""
+    def forward(
+        self,
+        fake: Tensor,
+        real: Tensor,
+        *,
+        d_fake: Tensor | None = None,
+        d_real: Tensor | None = None,
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """``(B, 3, H, W)`` pair -> (weighted total, ``{term name: unweighted value}``).
+
+        ``d_fake`` (raw discriminator scores of ``fake``, carrying the generator's graph)
+        adds the adversarial term; ``d_real`` is needed only by relativistic losses.
+        """
         values = {name: term(fake, real) for name, term in self.terms.items()}
         total = fake.new_zeros((), dtype=torch.float32)
         for name, value in values.items():
             total = total + self.weights[name] * value
+        if d_fake is not None:
+            if self.adversarial is None:
+                raise ValueError(
+                    "GeneratorLoss got discriminator scores but has no adversarial loss; use "
+                    "a loss recipe with an `adversarial` term (e.g. loss/adversarial=vanilla)"
+                )
+            values[ADV] = self.adversarial.generator_loss(d_real, d_fake)
+            total = total + self.adversarial_weight * values[ADV]
         return total, values
 
     def describe(self) -> dict[str, Any]:

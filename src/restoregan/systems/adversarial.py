@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
+from restoregan.losses.adversarial import AdversarialLoss
 from restoregan.nets.contract import Discriminator
 from restoregan.systems.base import OptimizerFactory, RestorationSystem, SchedulerFactory
 
@@ -24,7 +25,8 @@ class AdversarialSystem(RestorationSystem):
     The critic sees only restored or sharp images (never the blurred input), as in
     DeblurGAN. Each batch: the generator runs once; the critic takes `n_critic` steps on
     that detached output (the DeblurGAN reference reuses the batch for all critic steps);
-    then the generator takes one step on content terms + `adversarial_weight` x GAN term.
+    then the generator takes one step on the loss's objective, given the critic's scores
+    (`GeneratorLoss` adds the weighted adversarial term to the content terms).
 
     Note: Lightning's `global_step` counts every optimiser step, so one batch advances it
     by `n_critic + 1`; `trainer.max_steps` is in those units.
@@ -72,7 +74,8 @@ class AdversarialSystem(RestorationSystem):
         )
 
     @property
-    def adversarial(self) -> nn.Module:
+    def adversarial(self) -> AdversarialLoss:
+        """The GAN loss strategy; the system uses it for the critic step."""
         return self.loss.adversarial
 
     def on_fit_start(self) -> None:
@@ -108,12 +111,10 @@ class AdversarialSystem(RestorationSystem):
         self.untoggle_optimizer(opt_d)
 
         self.toggle_optimizer(opt_g)
-        content, terms = self.loss(fake, real)
         d_real = (
             self.discriminator(real).detach() if self.adversarial.needs_real_for_generator else None
         )
-        adv = self.adversarial.generator_loss(d_real, self.discriminator(fake))
-        g_loss = content + self.loss.adversarial_weight * adv
+        g_loss, terms = self.loss(fake, real, d_fake=self.discriminator(fake), d_real=d_real)
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(g_loss)
         opt_g.step()
@@ -121,7 +122,7 @@ class AdversarialSystem(RestorationSystem):
 
         if self.scheduler_interval == "step":
             self._step_schedulers()
-        logs = {"train/d_loss": d_loss, "train/adv": adv, **stats}
+        logs = {"train/d_loss": d_loss, **stats}
         logs.update({f"train/{k}": v for k, v in terms.items()})
         self.log_dict({k: v.detach() for k, v in logs.items()}, batch_size=bs)
         self.log("train/g_loss", g_loss.detach(), batch_size=bs, prog_bar=True)
