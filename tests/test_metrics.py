@@ -15,14 +15,15 @@ from PIL import Image
 from scipy import ndimage
 from skimage.color import rgb2ycbcr
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from torchmetrics import MeanMetric
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from restoregan.metrics import (
     DEBLUR,
     Protocol,
+    batch_scores,
     evaluate_pair,
     get_protocol,
-    make_val_metrics,
     prepare_for_metrics,
     sr_protocol,
 )
@@ -206,13 +207,15 @@ def test_torchmetrics_route_matches_the_reference(pairs: list, protocol: Protoco
     # 288x288 crops (the 5-pixel frame is 7% of the area), less on full-size images.
     assert torch.allclose(ssim, ref_ssim, rtol=0, atol=1e-2)
 
-    # make_val_metrics accumulates over batches and averages the per-image values.
-    metrics = make_val_metrics()  # float32 states, as in training
-    metrics.update(x[:3], y[:3])
-    metrics.update(x[3:], y[3:])
-    scores = metrics.compute()
-    assert scores["psnr"].item() == pytest.approx(ref_psnr.mean().item(), abs=1e-4)
-    assert scores["ssim"].item() == pytest.approx(ssim.mean().item(), abs=1e-6)
+    # batch_scores (what validation logs), accumulated over batches the way the system
+    # does (a float32 MeanMetric of per-image values), averages the per-image values.
+    p, t = torch.stack(preds), torch.stack(targets)
+    means = {"psnr": MeanMetric(), "ssim": MeanMetric()}
+    for part in (slice(0, 3), slice(3, None)):
+        for key, values in batch_scores(p[part], t[part], protocol).items():
+            means[key].update(values)
+    assert means["psnr"].compute().item() == pytest.approx(ref_psnr.mean().item(), abs=1e-4)
+    assert means["ssim"].compute().item() == pytest.approx(ssim.mean().item(), abs=1e-6)
 
 
 def test_protocol_lookup_and_names() -> None:

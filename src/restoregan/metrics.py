@@ -8,11 +8,12 @@ differences between methods. So every number the suite reports carries the name 
 - `evaluate_pair` (numpy, float64) is the reference used by `src/eval.py` for the tables.
   It matches scikit-image's `peak_signal_noise_ratio` and `structural_similarity(
   gaussian_weights=True, sigma=1.5, use_sample_covariance=False)` to ~1e-10.
-- `prepare_for_metrics` + `make_val_metrics` apply the same protocol to batches on the
-  training device for `val/psnr`, `val/ssim`. PSNR agrees with `evaluate_pair` (to
-  float32 rounding); SSIM reads up to ~0.01 differently because torchmetrics
-  reflect-pads the border and averages over the whole image, not only the valid region.
-  Validation curves are fine with that; reported tables come from `evaluate_pair`.
+- `batch_scores` (torch, on the training device) is what validation logs as `val/psnr`,
+  `val/ssim`: `prepare_for_metrics` applies the same protocol to a batch, torchmetrics
+  scores each image. PSNR agrees with `evaluate_pair` (to float32 rounding); SSIM reads
+  up to ~0.01 differently because torchmetrics reflect-pads the border and averages over
+  the whole image, not only the valid region. Validation curves are fine with that;
+  reported tables come from `evaluate_pair`.
 
 Scores are means over images of per-image values, never PSNR of an MSE pooled over the
 set: pooling lets the worst images dominate and is not what papers report.
@@ -27,8 +28,10 @@ import numpy as np
 import torch
 from scipy import ndimage
 from torch import Tensor
-from torchmetrics import MetricCollection
-from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
+from torchmetrics.functional.image import (
+    peak_signal_noise_ratio,
+    structural_similarity_index_measure,
+)
 
 # ITU-R BT.601 luma for [0, 1] RGB, giving "studio swing" Y in [16, 235]: the
 # coefficients of MATLAB's rgb2ycbcr, on which the SR benchmark numbers rest.
@@ -224,16 +227,19 @@ def prepare_for_metrics(x: Tensor, protocol: Protocol) -> Tensor:
     return x[..., c:-c, c:-c] if c else x
 
 
-def make_val_metrics() -> MetricCollection:
-    """PSNR and SSIM for inputs from `prepare_for_metrics`, averaged per image over an epoch.
+def batch_scores(pred: Tensor, target: Tensor, protocol: Protocol) -> dict[str, Tensor]:
+    """Per-image PSNR and SSIM of a batch under `protocol`: `(B, 3, H, W)` in [0, 1] ->
+    `{"psnr": (B,), "ssim": (B,)}`; the caller averages over images.
 
-    `dim=(1, 2, 3)` makes PSNR per image (without it torchmetrics pools the MSE of
-    everything it has seen); `data_range=1.0` is set explicitly because SSIM would
-    otherwise infer it from each batch.
+    `dim=(1, 2, 3)` with `reduction="none"` keeps PSNR per image (torchmetrics would
+    otherwise pool the MSE of the whole batch); `data_range=1.0` is explicit because SSIM
+    would otherwise infer it from each batch.
     """
-    return MetricCollection(
-        {
-            "psnr": PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3)),
-            "ssim": StructuralSimilarityIndexMeasure(data_range=1.0),
-        }
+    x, y = (
+        prepare_for_metrics(pred.float(), protocol),
+        prepare_for_metrics(target.float(), protocol),
     )
+    return {
+        "psnr": peak_signal_noise_ratio(x, y, data_range=1.0, dim=(1, 2, 3), reduction="none"),
+        "ssim": structural_similarity_index_measure(x, y, data_range=1.0, reduction="none"),
+    }

@@ -18,10 +18,6 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torchmetrics import MeanMetric
-from torchmetrics.functional.image import (
-    peak_signal_noise_ratio,
-    structural_similarity_index_measure,
-)
 
 from restoregan import metrics
 from restoregan.losses.composite import GeneratorLoss
@@ -178,17 +174,10 @@ class RestorationSystem(L.LightningModule):
         # The input's own score (bicubic-upsampled for SR) so every chart shows the gain.
         baseline = input_baseline(x, tuple(y.shape[-2:]))
         protocol = self._protocol()
-        y_m = metrics.prepare_for_metrics(y.float(), protocol)
-        scores = {}
-        for key, img in (("", pred), ("_input", baseline.float().clamp(0, 1))):
-            img_m = metrics.prepare_for_metrics(img, protocol)
-            # Per-image values (dim / reduction="none"), then the mean over images.
-            scores[f"psnr{key}"] = peak_signal_noise_ratio(
-                img_m, y_m, data_range=1.0, dim=(1, 2, 3), reduction="none"
-            )
-            scores[f"ssim{key}"] = structural_similarity_index_measure(
-                img_m, y_m, data_range=1.0, reduction="none"
-            )
+        # Per-image values; the MeanMetric below averages them over images.
+        scores = metrics.batch_scores(pred, y, protocol)
+        given = metrics.batch_scores(baseline, y, protocol)
+        scores.update({f"{k}_input": v for k, v in given.items()})
         for key, values in scores.items():
             metric = self.eval_metrics[stage][key]
             metric.update(values)
