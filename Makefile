@@ -39,7 +39,7 @@ params: $(STAMP)
 	for m in deblurgan deblurgan_keras unet_patchgan resnet_patchgan convdeconv_gan cnn_baseline esrgan_psnr esrgan; do \
 	  $(BIN)/python src/params.py model=$$m || exit 1; done
 
-## Seed 000 Table 1: DeblurGAN vs the Dual-GAN chain, trained and scored (needs the datasets
+## The Dual-GAN paper's Table 1: DeblurGAN vs the Dual-GAN chain, trained and scored (needs the datasets
 ## and a GPU; a missing dataset stops it at once with what to download).
 GOPRO ?= data/GOPRO_Large
 DIV2K ?= data/DIV2K

@@ -106,7 +106,7 @@ def bench(model: str, args: argparse.Namespace) -> dict:
         "precision": args.precision,
         "iterations_per_s": round(its, 3),
         "images_per_s": round(its * args.batch, 2),
-        "n_critic": int(cfg.model.get("n_critic", 0)),
+        "d_steps": int(cfg.model.get("d_steps", 0)),
     }
     if torch.cuda.is_available():
         row["peak_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
@@ -132,10 +132,10 @@ def main() -> None:
     )
     rows = [bench(m, args) for m in args.models]
     print(f"\ntorch {torch.__version__} on {device}")
-    print(f"{'model':18s}{'crop':>6s}{'batch':>6s}{'n_critic':>9s}{'it/s':>9s}{'img/s':>9s}")
+    print(f"{'model':18s}{'crop':>6s}{'batch':>6s}{'d_steps':>9s}{'it/s':>9s}{'img/s':>9s}")
     for r in rows:
         print(
-            f"{r['model']:18s}{r['crop']:6d}{r['batch']:6d}{r['n_critic']:9d}{r['iterations_per_s']:9.2f}{r['images_per_s']:9.2f}"
+            f"{r['model']:18s}{r['crop']:6d}{r['batch']:6d}{r['d_steps']:9d}{r['iterations_per_s']:9.2f}{r['images_per_s']:9.2f}"
         )
     out = ROOT / "logs" / "bench" / f"train_{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

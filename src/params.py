@@ -1,7 +1,7 @@
 """Print the layer tables and parameter counts of a recipe's networks.
 
-    python src/params.py model=deblurgan_keras            # seed 001 Tables 2 and 3
-    python src/params.py model=convdeconv_gan keras=true  # seed 003 layer table, Keras counting
+    python src/params.py model=deblurgan_keras            # the DeblurGAN Keras port's Tables 2 and 3
+    python src/params.py model=convdeconv_gan keras=true  # the ResNet/PatchGAN paper's layer table, Keras counting
     python src/params.py generator=rrdb input_size=32 table=false
 
 Arguments are the train config's overrides, plus: `keras=true` (BatchNorm moving mean and
@@ -19,7 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from restoregan.cli.errors import user_errors
-from restoregan.nets.params import count_parameters, format_table, layer_table
+from restoregan.nets.summary import count_parameters, format_table, layer_table
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 OPTIONS = {"keras": "false", "input_size": None, "table": "true"}
@@ -38,13 +38,13 @@ def parse(argv: list[str]) -> tuple[dict[str, str | None], list[str]]:
 
 
 def report(cfg: DictConfig, *, keras: bool, input_size: int, table: bool) -> str:
-    """The layer table and totals of the generator and, for GAN recipes, the critic."""
+    """The layer table and totals of the generator and, for GAN recipes, the discriminator."""
     nets = {"generator": instantiate(cfg.generator)}
     if "discriminator" in cfg.model:
         nets["discriminator"] = instantiate(cfg.discriminator)
     lines = []
     for role, net in nets.items():
-        # The critic sees target-size images; an SR generator sees inputs 1/scale as large.
+        # The discriminator sees target-size images; an SR generator sees inputs 1/scale as large.
         size = input_size if role == "discriminator" else input_size // net.scale
         lines.append(f"== {role}: {type(net).__name__} on 1x3x{size}x{size}")
         if table:

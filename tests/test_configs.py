@@ -64,7 +64,7 @@ def test_config_instantiates(group: str, option: str, tmp_path: Path, fake_vgg_c
 # What each recipe sets outside its own `model` node must survive composition: the group
 # defaults (trainer/default.yaml: 300 epochs) once silently overrode the recipes' lengths.
 RECIPE_VALUES = {
-    "deblurgan": {"trainer.max_epochs": 300, "data.batch_size": 1, "model.n_critic": 5},
+    "deblurgan": {"trainer.max_epochs": 300, "data.batch_size": 1, "model.d_steps": 5},
     "deblurgan_keras": {"trainer.max_epochs": 40, "data.batch_size": 16, "data.crop_size": 256},
     "unet_patchgan": {"trainer.max_epochs": 100, "data.batch_size": 16},
     "resnet_patchgan": {"trainer.max_epochs": 200, "discriminator.padding": 1},

@@ -1,4 +1,4 @@
-"""Seed 000's Dual-GAN: the multi-stage experiment (smoke size) and `pipeline=dual` with
+"""The Dual-GAN paper's chain: the multi-stage experiment (smoke size) and `pipeline=dual` with
 stage checkpoints and with official-layout weight files."""
 
 from __future__ import annotations

@@ -170,7 +170,11 @@ def test_deblur_loads_an_official_deblurgan_2018_checkpoint(tmp_path: Path) -> N
 
 def test_params_prints_seed_tables(tmp_path: Path) -> None:
     proc = run_script("params.py", "model=deblurgan_keras", "keras=true", cwd=tmp_path)
-    assert "11,399,171" in proc.stdout and "3,098,370" in proc.stdout  # seed 001 Tables 2 and 3
+    assert (
+        "11,399,171" in proc.stdout and "3,098,370" in proc.stdout
+    )  # the DeblurGAN Keras port's Tables 2 and 3
     assert "conv" in proc.stdout.lower() and "BatchNorm2d" in proc.stdout
     proc = run_script("params.py", "model=convdeconv_gan", "table=false", cwd=tmp_path)
-    assert "3,102,467 (Keras counting" in proc.stdout  # seed 003 layer table at 224x224
+    assert (
+        "3,102,467 (Keras counting" in proc.stdout
+    )  # the ResNet/PatchGAN paper's layer table at 224x224

@@ -1,4 +1,4 @@
-"""The Dual-GAN chain of seed 000: a deblurring generator, then an SR generator."""
+"""The Dual-GAN chain of the Dual-GAN paper: a deblurring generator, then an SR generator."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from restoregan.data.folder import PairedFolderDataModule
 from restoregan.data.io import DatasetError
+from restoregan.data.paired_folder import PairedFolderDataModule
 
 
 def _tree(root, make_image, n=10):

@@ -13,7 +13,7 @@ from restoregan.nets.generators.convdeconv import ConvDeconvGenerator
 from restoregan.nets.generators.resnet import ResnetGenerator
 from restoregan.nets.generators.unet_res import UNetResGenerator
 from restoregan.nets.layers import ResidualBlock, SamePad2d, same_padding
-from restoregan.nets.params import count_parameters
+from restoregan.nets.summary import count_parameters
 
 KERAS_PORT = {
     "norm": "batch",
@@ -35,7 +35,7 @@ def test_deblurgan_2018_generator_has_11_378_179_parameters() -> None:
     assert count_parameters(ResnetGenerator()) == 11_378_179
 
 
-def test_seed001_keras_generator_counts() -> None:
+def test_keras_port_generator_counts() -> None:
     g = ResnetGenerator(**KERAS_PORT)
     assert count_parameters(g, keras=True) == 11_399_171  # Table 2 total
     # Conv weights and biases alone are the same as DeblurGAN 2018's.
@@ -48,7 +48,7 @@ def test_seed001_keras_generator_counts() -> None:
     assert convs == 11_378_179
 
 
-def test_seed003_convdeconv_has_3_102_467_parameters() -> None:
+def test_resnet_patchgan_paper_convdeconv_has_3_102_467_parameters() -> None:
     g = ConvDeconvGenerator()
     assert count_parameters(g, keras=True) == 3_102_467
     assert count_parameters(g) == 3_101_955  # trainable

@@ -17,8 +17,8 @@ import torch
 from torch import Tensor, nn
 
 from restoregan.nets import load_weights
-from restoregan.nets.discriminators.patchgan import PatchGANCritic
-from restoregan.nets.discriminators.vgg128 import VGGStyleCritic
+from restoregan.nets.discriminators.patchgan import PatchGANDiscriminator
+from restoregan.nets.discriminators.vgg128 import VGGStyleDiscriminator
 from restoregan.nets.generators.resnet import ResnetGenerator
 from restoregan.nets.generators.rrdb import RRDBNet
 from restoregan.nets.weights.core import CheckpointError
@@ -99,7 +99,7 @@ def test_deblurgan_2018_discriminator_loads_into_patchgan(
         assert "model.3.running_mean" in state  # the 0.3 buffers the loader must drop
     path = tmp_path / "latest_net_D.pth"
     torch.save(_prefixed(state, prefix), path)
-    net = PatchGANCritic(ndf=8, n_layers=3, padding=2, norm=norm)
+    net = PatchGANDiscriminator(ndf=8, n_layers=3, padding=2, norm=norm)
     x = torch.rand(2, 3, 40, 40) * 2 - 1
     assert not _same(net, _per_image_norm(reference), x)
     assert load_weights(net, path) == f"patchgan:{path}"
@@ -109,11 +109,11 @@ def test_deblurgan_2018_discriminator_loads_into_patchgan(
 def test_deblurgan_2018_discriminator_settings_must_match() -> None:
     state = nlayer_discriminator_2018(ndf=8, n_layers=3, norm="instance").state_dict()
     with pytest.raises(CheckpointError, match=r"'ndf': 8.*'ndf': 16"):
-        load_weights(PatchGANCritic(ndf=16, n_layers=3), state)
+        load_weights(PatchGANDiscriminator(ndf=16, n_layers=3), state)
     with pytest.raises(CheckpointError, match=r"'n_layers': 3.*'n_layers': 2"):
-        load_weights(PatchGANCritic(ndf=8, n_layers=2), state)
+        load_weights(PatchGANDiscriminator(ndf=8, n_layers=2), state)
     with pytest.raises(CheckpointError, match=r"'norm': 'instance or none'.*'norm': 'batch'"):
-        load_weights(PatchGANCritic(ndf=8, n_layers=3, norm="batch"), state)
+        load_weights(PatchGANDiscriminator(ndf=8, n_layers=3, norm="batch"), state)
 
 
 # ---- BasicSR VGGStyleDiscriminator -------------------------------------------------------
@@ -158,7 +158,7 @@ def test_basicsr_vgg_discriminator_loads_into_vgg128(
     state = _prefixed(reference.state_dict(), prefix)
     path = tmp_path / "net_d.pth"
     torch.save({wrap: state} if wrap else state, path)
-    net = VGGStyleCritic(nf=4, input_size=128)
+    net = VGGStyleDiscriminator(nf=4, input_size=128)
     x = torch.rand(2, 3, 128, 128)
     assert not _same(net, reference, x)
     assert load_weights(net, path) == f"basicsr-vgg:{path}"
@@ -169,7 +169,7 @@ def test_basicsr_vgg_discriminator_at_256_is_refused_with_its_keys() -> None:
     state = BasicSRVGGStyle(nf=4).state_dict()
     state["conv5_0.weight"] = torch.zeros(32, 32, 3, 3)
     with pytest.raises(CheckpointError, match=r"(?s)unexpected \(1\): conv5_0\.weight.*256-pixel"):
-        load_weights(VGGStyleCritic(nf=4, input_size=128), state)
+        load_weights(VGGStyleDiscriminator(nf=4, input_size=128), state)
 
 
 # ---- ESRGAN / DeblurGAN generators with the prefix -----------------------------------
@@ -246,7 +246,7 @@ def test_suite_checkpoint_generator_prefers_ema_and_discriminator_loads(
         _randomise(ResnetGenerator(ngf=4, n_blocks=1)),
         _randomise(ResnetGenerator(ngf=4, n_blocks=1)),
     )
-    disc = _randomise(PatchGANCritic(ndf=4, n_layers=2))
+    disc = _randomise(PatchGANDiscriminator(ndf=4, n_layers=2))
     path = tmp_path / "last.ckpt"
     torch.save(_run_checkpoint(raw, disc, ema, prefix), path)
     x = torch.rand(1, 3, 16, 16) * 2 - 1
@@ -259,7 +259,7 @@ def test_suite_checkpoint_generator_prefers_ema_and_discriminator_loads(
     load_weights(generator, path)
     assert _same(generator, raw, x)
 
-    discriminator = PatchGANCritic(ndf=4, n_layers=2)
+    discriminator = PatchGANDiscriminator(ndf=4, n_layers=2)
     assert load_weights(discriminator, path) == f"restoregan:{path}"
     assert _same(discriminator, disc, x)
 
@@ -268,19 +268,19 @@ def test_suite_checkpoint_generator_prefers_ema_and_discriminator_loads(
 def test_suite_state_dicts_in_their_own_layout(prefix: str) -> None:
     for build in (
         lambda: ResnetGenerator(ngf=4, n_blocks=1, norm="batch"),
-        lambda: VGGStyleCritic(nf=4, input_size=32),
-        lambda: PatchGANCritic(ndf=4, n_layers=2, norm="spectral"),
+        lambda: VGGStyleDiscriminator(nf=4, input_size=32),
+        lambda: PatchGANDiscriminator(ndf=4, n_layers=2, norm="spectral"),
     ):
         source, target = _randomise(build()), build()
         load_weights(target, _prefixed(source.state_dict(), prefix))
-        size = 32 if isinstance(source, VGGStyleCritic) else 16
+        size = 32 if isinstance(source, VGGStyleDiscriminator) else 16
         assert _same(source, target, torch.rand(1, 3, size, size))
 
 
 def test_supervised_checkpoint_has_no_discriminator() -> None:
     ckpt = _run_checkpoint(ResnetGenerator(ngf=4, n_blocks=1), None, None)
     with pytest.raises(CheckpointError, match=r"no `discriminator\.\*` weights"):
-        load_weights(PatchGANCritic(ndf=4, n_layers=2), ckpt)
+        load_weights(PatchGANDiscriminator(ndf=4, n_layers=2), ckpt)
 
 
 # ---- wrong architecture ------------------------------------------------------------------
@@ -303,13 +303,13 @@ def test_supervised_checkpoint_has_no_discriminator() -> None:
         ),
         (
             lambda: BasicSRVGGStyle(nf=4).state_dict(),
-            lambda: PatchGANCritic(ndf=4),
+            lambda: PatchGANDiscriminator(ndf=4),
             "BasicSR VGGStyleDiscriminator",
             "discriminator=vgg128",
         ),
         (
             lambda: nlayer_discriminator_2018(4, 3, "instance").state_dict(),
-            lambda: VGGStyleCritic(nf=4, input_size=32),
+            lambda: VGGStyleDiscriminator(nf=4, input_size=32),
             "NLayerDiscriminator",
             "discriminator=patchgan",
         ),
@@ -332,6 +332,6 @@ def test_wrong_architecture_names_both(file, net, family: str, config: str) -> N
 def test_unknown_layout_says_what_was_expected() -> None:
     with pytest.raises(
         CheckpointError,
-        match=r"not a recognised .*NLayerDiscriminator.* PatchGANCritic's own layout",
+        match=r"not a recognised .*NLayerDiscriminator.* PatchGANDiscriminator's own layout",
     ):
-        load_weights(PatchGANCritic(ndf=4), {"classifier.weight": torch.zeros(1)})
+        load_weights(PatchGANDiscriminator(ndf=4), {"classifier.weight": torch.zeros(1)})

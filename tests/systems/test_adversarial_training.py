@@ -42,7 +42,7 @@ def test_deblurgan_trains_logs_and_checkpoints(tmp_path: Path, demo_root: Path) 
 
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)
     assert (out / "checkpoints" / "best.ckpt").is_file()
-    # n_critic=5 critic steps + 1 generator step per batch, 3 batches.
+    # d_steps=5 discriminator steps + 1 generator step per batch, 3 batches.
     assert ckpt["global_step"] == 3 * 6
     assert len(ckpt["optimizer_states"]) == 2 and len(ckpt["lr_schedulers"]) == 2
     assert any(k.startswith("generator.") for k in ckpt["state_dict"])
@@ -55,14 +55,14 @@ def test_deblurgan_trains_logs_and_checkpoints(tmp_path: Path, demo_root: Path) 
     assert not list((out / "checkpoints").glob("*.tmp")), "temporary checkpoint left behind"
 
 
-def test_critic_steps_and_generator_step_per_batch(tmp_path: Path, demo_root: Path) -> None:
+def test_discriminator_steps_and_generator_step_per_batch(tmp_path: Path, demo_root: Path) -> None:
     cfg = _cfg(
         tmp_path,
         demo_root,
         "trainer.max_epochs=1",
         "trainer.limit_train_batches=2",
         "trainer.limit_val_batches=1",
-        "model.n_critic=3",
+        "model.d_steps=3",
         "test_after_fit=false",
     )
     train(cfg)
@@ -92,7 +92,7 @@ def test_mixed_precision_on_cpu(precision: str, tmp_path: Path, demo_root: Path)
     assert math.isfinite(metrics["val/psnr"])
 
 
-def test_critic_size_mismatch_fails_at_start(tmp_path: Path, demo_root: Path) -> None:
+def test_discriminator_size_mismatch_fails_at_start(tmp_path: Path, demo_root: Path) -> None:
     cfg = _cfg(
         tmp_path,
         demo_root,

@@ -12,8 +12,8 @@ import pytest
 
 from tests.helpers import PROJECT_ROOT, TINY_RECIPES
 
-# BatchNorm in both networks + a critic with dense layers + weight clipping (deblurgan_keras);
-# a BatchNorm PatchGAN critic with a U-Net generator (unet_patchgan).
+# BatchNorm in both networks + a discriminator with dense layers + weight clipping (deblurgan_keras);
+# a BatchNorm PatchGAN discriminator with a U-Net generator (unet_patchgan).
 RECIPES = ("deblurgan", "deblurgan_keras", "unet_patchgan")
 
 
@@ -47,10 +47,12 @@ def run_ddp(tmp_path: Path, demo_root: Path, model: str) -> dict:
 def test_ddp_ranks_stay_identical(model: str, tmp_path: Path, demo_root: Path) -> None:
     report = run_ddp(tmp_path, demo_root, model)
     assert report["world_size"] == 2
-    assert report["parameters_identical"], "generator/critic parameters diverged across ranks"
+    assert report["parameters_identical"], (
+        "generator/discriminator parameters diverged across ranks"
+    )
     ranks = report["ranks"]
     # Not vacuous: both networks were compared tensor by tensor (and the check fails when
-    # critic gradients are not all-reduced; see the commit that added it).
+    # discriminator gradients are not all-reduced; see the commit that added it).
     assert len(ranks[0]["generator"]["parameters"]) > 5
     assert len(ranks[0]["discriminator"]["parameters"]) > 5
     assert ranks[0]["generator"]["parameters"] == ranks[1]["generator"]["parameters"]

@@ -39,7 +39,7 @@ TINY_SR = [
     "callbacks.sample_grid=null",
     "test_after_fit=false",
 ]
-# The GAN stage: 32-pixel VGG critic (its dense head follows data.crop_size), random VGG19.
+# The GAN stage: 32-pixel VGG discriminator (its dense head follows data.crop_size), random VGG19.
 TINY_GAN = ["discriminator.nf=8", "loss.terms.perceptual.weights=random"]
 SR_PROTOCOL = "sr-y-bt601-crop4-8bit-ssim2d"
 
@@ -98,7 +98,7 @@ def gan_run(tmp_path_factory, psnr_run: Path) -> tuple[Path, Path]:
         *TINY_GAN,
         f"data.root={data}",
         f"model.init_from={psnr_run / 'checkpoints' / 'last.ckpt'}",
-        "trainer.max_steps=8",  # 4 iterations x (1 critic + 1 generator step)
+        "trainer.max_steps=8",  # 4 iterations x (1 discriminator + 1 generator step)
         "model.scheduler_g.milestones=[2]",
         "model.scheduler_d.milestones=[2]",
     )
@@ -139,7 +139,7 @@ def test_gan_stage_checkpoint_has_schedules_and_ema(gan_run, psnr_run: Path) -> 
     # Both schedules step once per generator iteration: 4 steps, halved at the 2nd.
     assert _lrs(ckpt) == [(4, pytest.approx(5e-5)), (4, pytest.approx(5e-5))]
     assert ckpt["hyper_parameters"]["init_from"].endswith("last.ckpt")
-    assert ckpt["hyper_parameters"]["discriminator"] == "VGGStyleCritic"
+    assert ckpt["hyper_parameters"]["discriminator"] == "VGGStyleDiscriminator"
     # After 4 updates at decay 0.999 the average has barely left the PSNR weights it started
     # from, while the trained weights have moved: the EMA is a separate, saved copy.
     start = torch.load(psnr_run / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
@@ -156,12 +156,14 @@ def test_gan_stage_checkpoint_has_schedules_and_ema(gan_run, psnr_run: Path) -> 
         assert key in logged
 
 
-def test_vgg_critic_size_mismatch_fails_at_start(psnr_run: Path, tmp_path: Path) -> None:
+def test_vgg_discriminator_size_mismatch_fails_at_start(psnr_run: Path, tmp_path: Path) -> None:
     data = psnr_run.parent / "DIV2K"
     cfg = _train_cfg(
         tmp_path, "model=esrgan", *TINY_GAN, f"data.root={data}", "discriminator.input_size=64"
     )
-    with pytest.raises(ValueError, match=r"VGGStyleCritic is built for 64x64 inputs but the "):
+    with pytest.raises(
+        ValueError, match=r"VGGStyleDiscriminator is built for 64x64 inputs but the "
+    ):
         train(cfg)
     assert not (tmp_path / "out" / "checkpoints").exists()
 

@@ -16,7 +16,7 @@ from tests.helpers import TINY_TRAIN, compose, read_metrics
 from train import train
 
 REGIMES = {
-    # DeblurGAN: WGAN-GP, 5 critic steps, dropout, constant-then-linear epoch schedule.
+    # DeblurGAN: WGAN-GP, 5 discriminator steps, dropout, constant-then-linear epoch schedule.
     "adversarial": [
         "model.scheduler_g.constant=1",
         "model.scheduler_g.decay=3",

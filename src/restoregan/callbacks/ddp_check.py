@@ -21,7 +21,7 @@ def checksums(module: nn.Module) -> dict[str, float]:
 
 
 class DDPConsistencyCheck(L.Callback):
-    """Gather parameter checksums of the generator and critic from every rank.
+    """Gather parameter checksums of the generator and discriminator from every rank.
 
     Writes `<path>` (rank 0) with the checksums per rank and whether the parameters agree.
     With `strict`, diverged parameters raise. Buffers (BatchNorm running statistics) are

@@ -19,14 +19,14 @@ from typing import Any, Literal
 from torch.utils.data import Dataset
 
 from restoregan.data.datamodule import PairedDataModule, evenly_spaced
-from restoregan.data.datasets import (
+from restoregan.data.degradations import TrajectoryKernel, load_levin_kernels
+from restoregan.data.gopro import BlurType, gopro_pairs
+from restoregan.data.io import DatasetError
+from restoregan.data.pairs import (
     DegradedPairDataset,
     KernelSource,
     require_dir,
 )
-from restoregan.data.degradations import TrajectoryKernel, load_levin_kernels
-from restoregan.data.gopro import BlurType, gopro_pairs
-from restoregan.data.io import DatasetError
 from restoregan.data.sr import hr_only_pairs
 
 __all__ = ["BlurLRDataModule"]

@@ -54,7 +54,7 @@ class PairedDataModule(L.LightningDataModule):
         pin_memory: ``None`` = on when CUDA is available.
         eval_crop: target-side centre crop for validation/test; ``None`` = full frames.
         hflip, vflip, rot90: random flips and 90-degree rotations of training pairs.
-        color_jitter: photometric jitter applied identically to both images (seed 003).
+        color_jitter: photometric jitter applied identically to both images (the ResNet/PatchGAN paper).
         eval_batch_size: validation/test batch size; 1 because full frames of
             different sizes cannot be stacked.
         scale: see above.

@@ -23,9 +23,9 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from restoregan.data.datamodule import PairedDataModule
-from restoregan.data.datasets import PairedImageDataset, match_by_stem, name_rng
 from restoregan.data.degradations import TrajectoryKernel, blur_image, resize_bicubic
 from restoregan.data.io import DatasetError, write_image
+from restoregan.data.pairs import PairedImageDataset, match_by_stem, name_rng
 
 __all__ = ["DEMO_PHOTOS", "DemoDataModule", "load_demo_photo", "synthesize_demo"]
 

@@ -9,8 +9,8 @@ from typing import Any, Literal
 from torch.utils.data import Dataset
 
 from restoregan.data.datamodule import PairedDataModule, evenly_spaced
-from restoregan.data.datasets import PairedImageDataset, match_by_stem, require_dir
 from restoregan.data.io import DatasetError
+from restoregan.data.pairs import PairedImageDataset, match_by_stem, require_dir
 
 __all__ = ["GOPRO_LAYOUT", "GoProDataModule", "gopro_pairs"]
 

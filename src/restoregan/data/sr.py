@@ -14,14 +14,14 @@ from typing import Any
 from torch.utils.data import Dataset
 
 from restoregan.data.datamodule import PairedDataModule, evenly_spaced
-from restoregan.data.datasets import (
+from restoregan.data.io import IMAGE_EXTENSIONS, DatasetError
+from restoregan.data.pairs import (
     DegradedPairDataset,
     PairedImageDataset,
     list_images,
     match_by_stem,
     require_dir,
 )
-from restoregan.data.io import IMAGE_EXTENSIONS, DatasetError
 
 __all__ = ["DIV2KDataModule", "SRBenchmarkDataModule", "hr_only_pairs", "sr_dataset"]
 
@@ -82,7 +82,7 @@ class DIV2KDataModule(PairedDataModule):
 
     Args:
         root: folder holding ``DIV2K_train_HR`` and ``DIV2K_valid_HR``.
-        scale: 4 (the seeds' setting) or 2.
+        scale: 4 (the papers' setting) or 2.
         crop_size: HR training crop (128 in ESRGAN -> LR 32 at x4).
         eval_crop: HR centre crop for validation/test; ``None`` = full images.
         val_max_images: validation subset size (``None`` = all 100).

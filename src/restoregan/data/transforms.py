@@ -131,7 +131,7 @@ _LUMA = _RGB2YIQ[0]
 class PairedColorJitter:
     """Random brightness/contrast/saturation/hue change applied IDENTICALLY to a pair.
 
-    Seed 003 uses colour jitter; changing both images the same way keeps the
+    The ResNet/PatchGAN paper uses colour jitter; changing both images the same way keeps the
     blurred -> sharp mapping exact. Factors are drawn from torch's RNG: brightness,
     contrast and saturation from ``U[1 - x, 1 + x]``, hue from ``U[-hue, hue]`` (in turns,
     at most 0.5). They are applied in that fixed order; hue is rotated in YIQ space

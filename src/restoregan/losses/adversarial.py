@@ -1,19 +1,22 @@
 """Adversarial losses as strategy objects.
 
-Every strategy works on RAW critic scores (no sigmoid applied): ``d_real = D(real)`` and
-``d_fake = D(fake)`` of any shape ``(B, ...)`` (``(B, 1)`` for a global critic,
+Every strategy works on RAW discriminator scores (no sigmoid applied): ``d_real = D(real)`` and
+``d_fake = D(fake)`` of any shape ``(B, ...)`` (``(B, 1)`` for a global discriminator,
 ``(B, 1, h, w)`` for PatchGAN); means run over every element. The system calls
 
-- ``critic_loss(d_real, d_fake) + penalty(critic, real, fake)`` on the critic step,
+- ``discriminator_loss(d_real, d_fake) + penalty(discriminator, real, fake)`` on the discriminator step,
   with ``d_fake`` computed from a detached restored image;
-- after each critic step, clamps the critic weights to ``[-clip_value, clip_value]``
+- after each discriminator step, clamps the discriminator weights to ``[-clip_value, clip_value]``
   when ``clip_value`` is not None;
 - ``generator_loss(d_real, d_fake)`` on the generator step; ``d_real`` may be None unless
   ``needs_real_for_generator`` (relativistic losses).
 
-Constant factors on a critic loss are irrelevant under Adam (scale-invariant); on the
+Constant factors on a discriminator loss are irrelevant under Adam (scale-invariant); on the
 generator loss they matter because it is weighted against the content terms, so the
 relativistic losses keep the /2 of the code their weights were tuned with.
+
+The suite says "discriminator" throughout; WGAN's critic is the same network, trained
+with the Wasserstein loss (``estimates_wasserstein``).
 """
 
 from __future__ import annotations
@@ -41,19 +44,22 @@ class AdversarialLoss(nn.Module, ABC):
 
     clip_value: float | None = None
     needs_real_for_generator: bool = False
+    # Whether mean(D(real)) - mean(D(fake)) estimates a Wasserstein distance (the WGAN
+    # losses), so the system may log it under that name.
+    estimates_wasserstein: bool = False
 
     @abstractmethod
-    def critic_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
-        """Scalar loss the critic minimises."""
+    def discriminator_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
+        """Scalar loss the discriminator minimises."""
 
     @abstractmethod
     def generator_loss(self, d_real: Tensor | None, d_fake: Tensor) -> Tensor:
         """Scalar loss the generator minimises (``d_fake`` must carry the generator's graph)."""
 
     def penalty(
-        self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor
+        self, discriminator: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor
     ) -> Tensor | None:
-        """Extra critic term (gradient penalty), or None when the loss has none."""
+        """Extra discriminator term (gradient penalty), or None when the loss has none."""
         return None
 
     def hparams(self) -> dict[str, float | bool | None]:
@@ -67,10 +73,10 @@ class AdversarialLoss(nn.Module, ABC):
 class Vanilla(AdversarialLoss):
     """Goodfellow et al. 2014 with the non-saturating generator loss, on logits.
 
-    critic: BCE(D(real), 1) + BCE(D(fake), 0); generator: BCE(D(fake), 1).
+    discriminator: BCE(D(real), 1) + BCE(D(fake), 0); generator: BCE(D(fake), 1).
     """
 
-    def critic_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
+    def discriminator_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
         return _bce(d_real, 1.0) + _bce(d_fake, 0.0)
 
     def generator_loss(self, d_real: Tensor | None, d_fake: Tensor) -> Tensor:
@@ -80,10 +86,10 @@ class Vanilla(AdversarialLoss):
 class LSGAN(AdversarialLoss):
     """Least squares (Mao et al. 2017), targets 1 (real) and 0 (fake).
 
-    critic: mean((D(real) - 1)^2) + mean(D(fake)^2); generator: mean((D(fake) - 1)^2).
+    discriminator: mean((D(real) - 1)^2) + mean(D(fake)^2); generator: mean((D(fake) - 1)^2).
     """
 
-    def critic_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
+    def discriminator_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
         return ((d_real - 1.0) ** 2).mean() + (d_fake**2).mean()
 
     def generator_loss(self, d_real: Tensor | None, d_fake: Tensor) -> Tensor:
@@ -93,11 +99,13 @@ class LSGAN(AdversarialLoss):
 class WGAN(AdversarialLoss):
     """Wasserstein loss (Arjovsky et al. 2017) with weight clipping.
 
-    critic: mean(D(fake)) - mean(D(real)); generator: -mean(D(fake)). The system clamps the
-    critic's weights to ``[-clip_value, clip_value]`` after each critic step;
-    ``clip_value=None`` disables clipping (as in the DeblurGAN Keras port, whose critic
+    discriminator: mean(D(fake)) - mean(D(real)); generator: -mean(D(fake)). The system clamps the
+    discriminator's weights to ``[-clip_value, clip_value]`` after each discriminator step;
+    ``clip_value=None`` disables clipping (as in the DeblurGAN Keras port, whose discriminator
     ends in a sigmoid instead).
     """
+
+    estimates_wasserstein = True
 
     def __init__(self, *, clip_value: float | None = 0.01) -> None:
         super().__init__()
@@ -105,7 +113,7 @@ class WGAN(AdversarialLoss):
             raise ValueError(f"clip_value must be positive or None, got {clip_value}")
         self.clip_value = None if clip_value is None else float(clip_value)
 
-    def critic_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
+    def discriminator_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
         return d_fake.mean() - d_real.mean()
 
     def generator_loss(self, d_real: Tensor | None, d_fake: Tensor) -> Tensor:
@@ -121,8 +129,8 @@ class WGANGP(WGAN):
     ``penalty`` = ``lambda_gp * mean_i (||grad_x D(x_i)||_2 - 1)^2`` at
     ``x_i = a_i * real_i + (1 - a_i) * fake_i`` with one ``a_i ~ U(0, 1)`` per sample and
     the norm over each whole sample (C, H, W). It runs in float32 with autocast off: a
-    second-order gradient under fp16 autocast overflows to NaN. It needs a float32 critic
-    (mixed precision, not ``*-true`` precision) and an uncompiled critic (``torch.compile``
+    second-order gradient under fp16 autocast overflows to NaN. It needs a float32 discriminator
+    (mixed precision, not ``*-true`` precision) and an uncompiled discriminator (``torch.compile``
     has no double backward).
 
     ``reference_quirk=True`` reproduces the DeblurGAN reference instead: one ``a`` for the
@@ -134,8 +142,10 @@ class WGANGP(WGAN):
         self.lambda_gp = float(lambda_gp)
         self.reference_quirk = bool(reference_quirk)
 
-    def penalty(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
-        """``real``, ``fake``: ``(B, C, H, W)`` critic inputs -> float32 scalar."""
+    def penalty(
+        self, discriminator: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor
+    ) -> Tensor:
+        """``real``, ``fake``: ``(B, C, H, W)`` discriminator inputs -> float32 scalar."""
         with torch.autocast(device_type=real.device.type, enabled=False):
             real = real.detach().float()
             fake = fake.detach().float()
@@ -144,10 +154,10 @@ class WGANGP(WGAN):
                 (batch,) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype
             )
             mixed = (alpha * real + (1.0 - alpha) * fake).requires_grad_(True)
-            scores = critic(mixed).float()
+            scores = discriminator(mixed).float()
             # The gradient of the summed scores is each sample's own gradient as long as
-            # the critic treats samples independently (instance/no norm, as WGAN-GP
-            # advises); a train-mode BatchNorm critic couples them.
+            # the discriminator treats samples independently (instance/no norm, as WGAN-GP
+            # advises); a train-mode BatchNorm discriminator couples them.
             (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
             # Quirk: (B, H, W) norms per pixel over channels. Correct: (B,) per whole sample.
             norms = grad.norm(2, dim=1) if self.reference_quirk else grad.flatten(1).norm(2, dim=1)
@@ -160,10 +170,10 @@ class WGANGP(WGAN):
 class Hinge(AdversarialLoss):
     """Hinge loss (Lim & Ye 2017; SAGAN, BigGAN).
 
-    critic: mean(relu(1 - D(real))) + mean(relu(1 + D(fake))); generator: -mean(D(fake)).
+    discriminator: mean(relu(1 - D(real))) + mean(relu(1 + D(fake))); generator: -mean(D(fake)).
     """
 
-    def critic_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
+    def discriminator_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
         return F.relu(1.0 - d_real).mean() + F.relu(1.0 + d_fake).mean()
 
     def generator_loss(self, d_real: Tensor | None, d_fake: Tensor) -> Tensor:
@@ -174,13 +184,13 @@ class RaGAN(AdversarialLoss):
     """Relativistic average GAN (Jolicoeur-Martineau 2018), ESRGAN's form.
 
     With ``r = D(real) - mean(D(fake))`` and ``f = D(fake) - mean(D(real))``:
-    critic ``(BCE(r, 1) + BCE(f, 0)) / 2``; generator ``(BCE(r, 0) + BCE(f, 1)) / 2``.
+    discriminator ``(BCE(r, 1) + BCE(f, 0)) / 2``; generator ``(BCE(r, 0) + BCE(f, 1)) / 2``.
     The /2 follows the ESRGAN code, whose generator weight 5e-3 was tuned with it.
     """
 
     needs_real_for_generator = True
 
-    def critic_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
+    def discriminator_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
         r, f = d_real - d_fake.mean(), d_fake - d_real.mean()
         return (_bce(r, 1.0) + _bce(f, 0.0)) / 2
 
@@ -194,16 +204,16 @@ class RaLSGAN(AdversarialLoss):
     """Relativistic average least squares: DeblurGAN-v2's ``ragan-ls``.
 
     With ``r = D(real) - mean(D(fake))`` and ``f = D(fake) - mean(D(real))``:
-    critic ``(mean((r - 1)^2) + mean((f + 1)^2)) / 2``;
+    discriminator ``(mean((r - 1)^2) + mean((f + 1)^2)) / 2``;
     generator ``(mean((r + 1)^2) + mean((f - 1)^2)) / 2``.
     Form of ``RelativisticDiscLossLS`` in github.com/VITA-Group/DeblurGANv2
     (``models/losses.py``). That code takes the means over an ``ImagePool(50)`` of past
-    critic outputs; here they are the current batch's, so no state is kept between steps.
+    discriminator outputs; here they are the current batch's, so no state is kept between steps.
     """
 
     needs_real_for_generator = True
 
-    def critic_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
+    def discriminator_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
         r, f = d_real - d_fake.mean(), d_fake - d_real.mean()
         return (((r - 1.0) ** 2).mean() + ((f + 1.0) ** 2).mean()) / 2
 

@@ -1,4 +1,4 @@
-"""Building blocks shared by the generators and critics.
+"""Building blocks shared by the generators and discriminators.
 
 - `make_norm` / `default_conv_bias`: the norm factory and the 2018 DeblurGAN bias rule.
 - `SamePad2d`: TensorFlow/Keras ``padding="same"`` for any kernel and stride.
@@ -20,7 +20,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
 NormKind = Literal["instance", "batch", "none"]
-CriticNormKind = Literal["instance", "batch", "none", "spectral"]
+DiscriminatorNormKind = Literal["instance", "batch", "none", "spectral"]
 InitScheme = Literal["normal", "glorot"]
 
 _NORMS = ("instance", "batch", "none", "spectral")

@@ -1,7 +1,7 @@
-"""Adversarial regime: `n_critic` critic steps, then one generator step, per batch.
+"""Adversarial regime: `d_steps` discriminator steps, then one generator step, per batch.
 
 Manual optimisation, as in Lightning's GAN example. One module holds both networks, so
-DDP needs `find_unused_parameters=True` (conf/trainer/ddp.yaml): the critic step does
+DDP needs `find_unused_parameters=True` (conf/trainer/ddp.yaml): the discriminator step does
 not touch the generator and vice versa.
 """
 
@@ -22,19 +22,19 @@ from restoregan.systems.base import OptimizerFactory, RestorationSystem, Schedul
 class AdversarialSystem(RestorationSystem):
     """Conditional GAN training for restoration.
 
-    The critic sees only restored or sharp images (never the blurred input), as in
-    DeblurGAN. Each batch: the generator runs once; the critic takes `n_critic` steps on
-    that detached output (the DeblurGAN reference reuses the batch for all critic steps);
-    then the generator takes one step on the loss's objective, given the critic's scores
+    The discriminator sees only restored or sharp images (never the blurred input), as in
+    DeblurGAN. Each batch: the generator runs once; the discriminator takes `d_steps` steps on
+    that detached output (the DeblurGAN reference reuses the batch for all discriminator steps);
+    then the generator takes one step on the loss's objective, given the discriminator's scores
     (`GeneratorLoss` adds the weighted adversarial term to the content terms).
 
     Note: Lightning's `global_step` counts every optimiser step, so one batch advances it
-    by `n_critic + 1`; `trainer.max_steps` is in those units.
+    by `d_steps + 1`; `trainer.max_steps` is in those units.
 
     Args (beyond `RestorationSystem`):
-        discriminator: the critic; raw scores out (see DEVELOPERS.md).
-        optimizer_d / scheduler_d: partials for the critic, like the generator's.
-        n_critic: critic steps per generator step (5 for WGAN-GP in DeblurGAN).
+        discriminator: the discriminator; raw scores out (see DEVELOPERS.md).
+        optimizer_d / scheduler_d: partials for the discriminator, like the generator's.
+        d_steps: discriminator steps per generator step (5 for WGAN-GP in DeblurGAN).
         grad_clip_g / grad_clip_d: max gradient norm, or None for no clipping.
     """
 
@@ -44,7 +44,7 @@ class AdversarialSystem(RestorationSystem):
         discriminator: Discriminator,
         optimizer_d: OptimizerFactory,
         scheduler_d: SchedulerFactory | None = None,
-        n_critic: int = 1,
+        d_steps: int = 1,
         grad_clip_g: float | None = None,
         grad_clip_d: float | None = None,
         **kwargs: Any,
@@ -52,8 +52,8 @@ class AdversarialSystem(RestorationSystem):
         super().__init__(**kwargs)
         if getattr(self.loss, "adversarial", None) is None:
             raise ValueError("AdversarialSystem needs a loss recipe with an `adversarial` term")
-        if n_critic < 1:
-            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if d_steps < 1:
+            raise ValueError(f"d_steps must be >= 1, got {d_steps}")
         if not isinstance(discriminator, Discriminator):
             raise TypeError(
                 f"the discriminator must subclass restoregan.nets.contract.Discriminator (it "
@@ -63,31 +63,31 @@ class AdversarialSystem(RestorationSystem):
         self.discriminator = discriminator
         self.optimizer_d = optimizer_d
         self.scheduler_d = scheduler_d
-        self.n_critic = n_critic
+        self.d_steps = d_steps
         self.grad_clip = {"g": grad_clip_g, "d": grad_clip_d}
         self.hparams.update(
             discriminator=type(discriminator).__name__,
             discriminator_params=sum(p.numel() for p in discriminator.parameters()),
-            n_critic=n_critic,
+            d_steps=d_steps,
             grad_clip_g=grad_clip_g,
             grad_clip_d=grad_clip_d,
         )
 
     @property
     def adversarial(self) -> AdversarialLoss:
-        """The GAN loss strategy; the system uses it for the critic step."""
+        """The GAN loss strategy; the system uses it for the discriminator step."""
         return self.loss.adversarial
 
     def on_fit_start(self) -> None:
-        # A critic with dense layers needs one input size; fail now rather than after an
-        # epoch of data loading when the first critic step hits a shape error.
+        # A discriminator with dense layers needs one input size; fail now rather than after an
+        # epoch of data loading when the first discriminator step hits a shape error.
         size = self.discriminator.input_size
         crop = getattr(getattr(self.trainer, "datamodule", None), "crop_size", None)
         if size is not None and crop is not None and int(size) != int(crop):
             raise ValueError(
                 f"{type(self.discriminator).__name__} is built for {size}x{size} inputs but the "
                 f"training crop is {crop}x{crop} (data.crop_size). Set discriminator.input_size="
-                f"{crop} or data.crop_size={size}; the critic's dense layer depends on it."
+                f"{crop} or data.crop_size={size}; the discriminator's dense layer depends on it."
             )
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
@@ -101,13 +101,13 @@ class AdversarialSystem(RestorationSystem):
         bs = real.shape[0]
 
         self.toggle_optimizer(opt_d)
-        for _ in range(self.n_critic):
-            d_loss, stats = self._critic_loss(real, fake.detach())
+        for _ in range(self.d_steps):
+            d_loss, stats = self._discriminator_loss(real, fake.detach())
             opt_d.zero_grad(set_to_none=True)
             self.manual_backward(d_loss)
             opt_d.step()
             if self.adversarial.clip_value is not None:
-                self._clip_critic_weights(self.adversarial.clip_value)
+                self._clip_discriminator_weights(self.adversarial.clip_value)
         self.untoggle_optimizer(opt_d)
 
         self.toggle_optimizer(opt_g)
@@ -127,10 +127,13 @@ class AdversarialSystem(RestorationSystem):
         self.log_dict({k: v.detach() for k, v in logs.items()}, batch_size=bs)
         self.log("train/g_loss", g_loss.detach(), batch_size=bs, prog_bar=True)
 
-    def _critic_loss(self, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def _discriminator_loss(self, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         d_real, d_fake = self.discriminator(real), self.discriminator(fake)
-        loss = self.adversarial.critic_loss(d_real, d_fake)
-        stats = {"train/wasserstein": (d_real.mean() - d_fake.mean()).detach()}
+        loss = self.adversarial.discriminator_loss(d_real, d_fake)
+        # The same gap for every loss, named for what it means: a Wasserstein estimate
+        # only for the WGAN losses, the plain score gap otherwise.
+        gap = "train/wasserstein" if self.adversarial.estimates_wasserstein else "train/d_gap"
+        stats = {gap: (d_real.mean() - d_fake.mean()).detach()}
         gp = self.adversarial.penalty(self.discriminator, real, fake)
         if gp is not None:
             loss = loss + gp
@@ -138,8 +141,8 @@ class AdversarialSystem(RestorationSystem):
         return loss, stats
 
     @torch.no_grad()
-    def _clip_critic_weights(self, value: float) -> None:
-        # WGAN (Arjovsky et al.): clip critic weights to a box after every critic step.
+    def _clip_discriminator_weights(self, value: float) -> None:
+        # WGAN (Arjovsky et al.): clip discriminator weights to a box after every discriminator step.
         for p in self.discriminator.parameters():
             p.clamp_(-value, value)
 

@@ -1,7 +1,7 @@
 """What every training regime shares: the generator, its objective, evaluation and state.
 
 Subclasses add the optimisation step: `SupervisedSystem` (automatic optimisation, no
-critic) and `AdversarialSystem` (manual optimisation, critic steps then a generator step).
+discriminator) and `AdversarialSystem` (manual optimisation, discriminator steps then a generator step).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Learning-rate schedules the seed recipes need that torch does not ship."""
+"""Learning-rate schedules the recipes need that torch does not ship."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Supervised regime: any generator, content losses only, automatic optimisation.
 
-Used for the CNN baselines (seed 003 "CNN 17.1M") and the PSNR-oriented pre-training
+Used for the CNN baselines (the ResNet/PatchGAN paper's "CNN 17.1M") and the PSNR-oriented pre-training
 of later GAN stages (ESRGAN's L1 stage).
 """
 
@@ -14,7 +14,7 @@ from restoregan.systems.base import RestorationSystem
 
 
 class SupervisedSystem(RestorationSystem):
-    """Minimise `loss(G(x), y)`; no critic. See `RestorationSystem` for the arguments."""
+    """Minimise `loss(G(x), y)`; no discriminator. See `RestorationSystem` for the arguments."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -1,4 +1,4 @@
-"""PatchGAN critic of pix2pix / DeblurGAN 2018 (70x70 patches at n_layers=3)."""
+"""PatchGAN discriminator of pix2pix / DeblurGAN 2018 (70x70 patches at n_layers=3)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from torch import nn
 
 from restoregan.nets.contract import Discriminator
 from restoregan.nets.layers import (
-    CriticNormKind,
+    DiscriminatorNormKind,
     InitScheme,
     check_norm,
     default_conv_bias,
@@ -17,8 +17,8 @@ from restoregan.nets.layers import (
 )
 
 
-class PatchGANCritic(Discriminator):
-    """Fully convolutional critic that scores overlapping patches.
+class PatchGANDiscriminator(Discriminator):
+    """Fully convolutional discriminator that scores overlapping patches.
 
     Takes ``(B, in_channels, H, W)`` images in the generator's value range and returns raw
     scores ``(B, 1, h, w)``, one per patch (no sigmoid: WGAN-GP and logits-based losses want
@@ -45,7 +45,7 @@ class PatchGANCritic(Discriminator):
         ndf: int = 64,
         n_layers: int = 3,
         padding: int = 2,
-        norm: CriticNormKind = "instance",
+        norm: DiscriminatorNormKind = "instance",
         kernel_size: int = 4,
         init: InitScheme = "normal",
     ) -> None:

@@ -1,4 +1,4 @@
-"""ESRGAN's VGG-style critic ("discriminator_vgg_128", Wang et al. 2018)."""
+"""ESRGAN's VGG-style discriminator ("discriminator_vgg_128", Wang et al. 2018)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ _WIDTHS = (1, 2, 4, 8, 8)
 _DOWNSAMPLE = 2 ** len(_WIDTHS)
 
 
-class VGGStyleCritic(Discriminator):
+class VGGStyleDiscriminator(Discriminator):
     """`(B, in_channels, S, S)` in the generator's value_range -> raw scores `(B, 1)`.
 
     Five pairs [3x3 conv stride 1, 4x4 conv stride 2] widen 64 -> 128 -> 256 -> 512 -> 512
@@ -26,7 +26,7 @@ class VGGStyleCritic(Discriminator):
     def __init__(self, *, in_channels: int = 3, nf: int = 64, input_size: int = 128) -> None:
         if input_size <= 0 or input_size % _DOWNSAMPLE:
             raise ValueError(
-                f"VGGStyleCritic needs input_size to be a positive multiple of {_DOWNSAMPLE} "
+                f"VGGStyleDiscriminator needs input_size to be a positive multiple of {_DOWNSAMPLE} "
                 f"(five stride-2 convs); got {input_size}. Set data.crop_size accordingly."
             )
         super().__init__(input_size=input_size)
@@ -63,8 +63,8 @@ class VGGStyleCritic(Discriminator):
         size = self.input_size
         if tuple(x.shape[-2:]) != (size, size):
             raise ValueError(
-                f"VGGStyleCritic was built for {size}x{size} inputs (input_size={size}) but "
+                f"VGGStyleDiscriminator was built for {size}x{size} inputs (input_size={size}) but "
                 f"got {x.shape[-2]}x{x.shape[-1]}; its dense head fixes the size. Crop the "
-                f"images to {size}x{size} or build the critic with the matching input_size."
+                f"images to {size}x{size} or build the discriminator with the matching input_size."
             )
         return self.head(self.features(x))  # (B, 1)

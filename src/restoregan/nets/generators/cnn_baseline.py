@@ -1,4 +1,4 @@
-"""Plain deep CNN baseline for seed 003's "CNN 17.1M" row (trained without a critic)."""
+"""Plain deep CNN baseline for the ResNet/PatchGAN paper's "CNN 17.1M" row (trained without a discriminator)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from restoregan.nets.layers import InitScheme, init_weights
 
 
 class CNNBaseline(Generator):
-    """DnCNN-style plain CNN with a global residual, sized to seed 003's 17.1M parameters.
+    """DnCNN-style plain CNN with a global residual, sized to the ResNet/PatchGAN paper's 17.1M parameters.
 
-    Maps ``(B, 3, H, W)`` in [0, 1] to ``(B, 3, H, W)`` in [0, 1] (seed 003's range); all
+    Maps ``(B, 3, H, W)`` in [0, 1] to ``(B, 3, H, W)`` in [0, 1] (the ResNet/PatchGAN paper's range); all
     convs are 3x3 stride 1 with padding 1, so any H, W works (``size_multiple = 1``)::
 
         3x3 conv 3 -> width, ReLU
@@ -20,7 +20,7 @@ class CNNBaseline(Generator):
         3x3 conv width -> 3
         output = clamp(x + residual, 0, 1)
 
-    Seed 003 gives only the parameter count. At the defaults (width 256, depth 31, i.e.
+    The ResNet/PatchGAN paper gives only the parameter count. At the defaults (width 256, depth 31, i.e.
     29 hidden layers, receptive field 63x63) there are 17,133,827 trainable parameters
     (+0.20% of 17.1M), 17,148,675 with Keras counting. Predicting the residual keeps
     such a deep plain stack trainable; the clamp keeps the output in range.

@@ -1,4 +1,4 @@
-"""Seed 003's conv / transposed-conv generator ("GAN 3.15M", 3,102,467 parameters)."""
+"""The ResNet/PatchGAN paper's conv / transposed-conv generator ("GAN 3.15M", 3,102,467 parameters)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from restoregan.nets.layers import InitScheme, init_weights
 
 
 class ConvDeconvGenerator(Generator):
-    """Full-resolution conv / transposed-conv stack of seed 003's layer table.
+    """Full-resolution conv / transposed-conv stack of the ResNet/PatchGAN paper's layer table.
 
-    Maps ``(B, 3, H, W)`` in [0, 1] to ``(B, 3, H, W)`` in [0, 1] (seed 003 normalises
+    Maps ``(B, 3, H, W)`` in [0, 1] to ``(B, 3, H, W)`` in [0, 1] (the ResNet/PatchGAN paper normalises
     images to [0, 1]); every layer is stride 1 with "same" padding, so any H, W works.
 
     Defaults reproduce the table at 224x224::

@@ -35,7 +35,7 @@ class ResnetGenerator(Generator):
     norm, conv bias, Dropout(0.5) in the blocks, ConvTranspose2d upsampling, and the
     ``learn_residual`` output ``clamp(x + tanh(G(x)), -1, 1)``.
 
-    The seed 001 Keras port is ``norm="batch", conv_bias=True, upsample="resize_conv",
+    The DeblurGAN Keras port is ``norm="batch", conv_bias=True, upsample="resize_conv",
     down_padding="same", output="keras_residual"`` (11,399,171 with Keras counting).
 
     Args:

@@ -1,4 +1,4 @@
-"""U-Net generator with residual blocks at every level (seed 002)."""
+"""U-Net generator with residual blocks at every level (the U-Net/PatchGAN paper)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from restoregan.nets.layers import (
 
 
 class UNetResGenerator(Generator):
-    """U-Net encoder-decoder with residual blocks and concatenation skips (seed 002).
+    """U-Net encoder-decoder with residual blocks and concatenation skips (the U-Net/PatchGAN paper).
 
     Maps ``(B, 3, H, W)`` in [-1, 1] to ``(B, 3, H, W)`` in [-1, 1] for any H and W: the
     input is reflection-padded (bottom/right) to a multiple of ``2 ** depth`` and the output
@@ -35,7 +35,7 @@ class UNetResGenerator(Generator):
                  concat with the skip, 1x1 conv back to the level width, residual blocks
         head     3x3 conv C -> 3, tanh; with ``learn_residual``: clamp(x + tanh(.), -1, 1)
 
-    Seed 002 gives no widths, depth or block counts; the defaults (32 channels, 3 levels,
+    The U-Net/PatchGAN paper gives no widths, depth or block counts; the defaults (32 channels, 3 levels,
     2 blocks per level, instance norm as DeblurGAN: 4,515,171 parameters) are our choice,
     a network lighter than DeblurGAN's 11.4M whose 1/8-resolution bottleneck still sees
     GoPro-sized blur. With instance norm the padded input must exceed ``2 ** depth`` on

@@ -1,9 +1,9 @@
-"""BasicSR's ``VGGStyleDiscriminator`` (ESRGAN's discriminator) into `VGGStyleCritic`.
+"""BasicSR's ``VGGStyleDiscriminator`` (ESRGAN's discriminator) into `VGGStyleDiscriminator`.
 
 BasicSR names every layer: ``conv0_0`` (3x3, with bias), then ``conv{i}_1`` + ``bn{i}_1``
 (4x4 stride 2) for i = 0..4 and ``conv{i}_0`` + ``bn{i}_0`` (3x3) for i = 1..4, then
 ``linear1`` (512*4*4 -> 100) and ``linear2`` (100 -> 1). Its 128-pixel version is our
-`VGGStyleCritic(input_size=128)` layer for layer; the 256-pixel version adds a sixth
+`VGGStyleDiscriminator(input_size=128)` layer for layer; the 256-pixel version adds a sixth
 pair (``conv5_*``), which the suite's five-pair network does not have.
 """
 
@@ -13,15 +13,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from restoregan.nets.discriminators.vgg128 import VGGStyleCritic
+from restoregan.nets.discriminators.vgg128 import VGGStyleDiscriminator
 from restoregan.nets.weights.core import Converted, Converter, StateDict
 
 _KEY = re.compile(r"^(conv|bn)(\d+)_([01])\.(.+)$")
-_N_BLOCKS = 5  # [3x3 conv, 4x4 stride-2 conv] pairs of VGGStyleCritic
+_N_BLOCKS = 5  # [3x3 conv, 4x4 stride-2 conv] pairs of VGGStyleDiscriminator
 
 
 def _index(block: int, conv: int, kind: str) -> int:
-    """Position in `VGGStyleCritic.features` of BasicSR's ``conv/bn{block}_{conv}``.
+    """Position in `VGGStyleDiscriminator.features` of BasicSR's ``conv/bn{block}_{conv}``.
 
     Block 0 is [conv 3x3, LReLU, conv 4x4, BN, LReLU] (5 modules); every later block is
     [conv 3x3, BN, LReLU, conv 4x4, BN, LReLU] (6 modules), so block b starts at 6b - 1.
@@ -36,7 +36,7 @@ def _matches(state: Mapping[str, Any]) -> bool:
     return "conv0_0.weight" in state and "linear1.weight" in state
 
 
-def _convert(net: VGGStyleCritic, state: StateDict, origin: str) -> Converted:
+def _convert(net: VGGStyleDiscriminator, state: StateDict, origin: str) -> Converted:
     out = {}
     for key, value in state.items():
         m = _KEY.match(key)
@@ -53,7 +53,7 @@ def _convert(net: VGGStyleCritic, state: StateDict, origin: str) -> Converted:
         out[key] = value
     return Converted(
         out,
-        what=f"VGGStyleCritic(input_size={net.input_size})",
+        what=f"VGGStyleDiscriminator(input_size={net.input_size})",
         hint=(
             "BasicSR's 128-pixel VGGStyleDiscriminator fits discriminator=vgg128 with "
             "data.crop_size=128 and discriminator.nf equal to its num_feat; its 256-pixel "
@@ -65,7 +65,7 @@ def _convert(net: VGGStyleCritic, state: StateDict, origin: str) -> Converted:
 DISCRIMINATOR = Converter(
     name="basicsr-vgg",
     title="BasicSR VGGStyleDiscriminator (conv{i}_{j}, bn{i}_{j}, linear1/2 keys)",
-    target=VGGStyleCritic,
+    target=VGGStyleDiscriminator,
     config="discriminator=vgg128",
     matches=_matches,
     convert=_convert,

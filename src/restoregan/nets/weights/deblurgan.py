@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from restoregan.nets.discriminators.patchgan import PatchGANCritic
+from restoregan.nets.discriminators.patchgan import PatchGANDiscriminator
 from restoregan.nets.generators.resnet import ResnetGenerator
 from restoregan.nets.weights.core import CheckpointError, Converted, Converter, StateDict
 
@@ -145,12 +145,12 @@ def _is_discriminator(state: Mapping[str, Any]) -> bool:
     )
 
 
-def _convert_discriminator(net: PatchGANCritic, state: StateDict, origin: str) -> Converted:
-    """The NLayerDiscriminator layout into `net` (it is also `PatchGANCritic`'s own).
+def _convert_discriminator(net: PatchGANDiscriminator, state: StateDict, origin: str) -> Converted:
+    """The NLayerDiscriminator layout into `net` (it is also `PatchGANDiscriminator`'s own).
 
     The 2018 ``model`` is [Conv s2, LeakyReLU], (n_layers - 1) x [Conv s2, Norm,
     LeakyReLU], [Conv s1, Norm, LeakyReLU], Conv -> 1: the same indices as
-    `PatchGANCritic.model`, so no key is renamed. Width, depth, kernel and input
+    `PatchGANDiscriminator.model`, so no key is renamed. Width, depth, kernel and input
     channels are inferred from the file and must equal the network's; the padding is not
     stored (DeblurGAN used ceil((4 - 1) / 2) = 2, conf/discriminator/patchgan.yaml).
     A BatchNorm file from before PyTorch 0.4 lacks ``num_batches_tracked``, which only
@@ -181,7 +181,7 @@ def _convert_discriminator(net: PatchGANCritic, state: StateDict, origin: str) -
     } or not fits_norm:
         raise CheckpointError(
             f"{origin} holds a PatchGAN discriminator with {found} (inferred from its keys "
-            f"and shapes), but the PatchGANCritic was built with {built}; build it with the "
+            f"and shapes), but the PatchGANDiscriminator was built with {built}; build it with the "
             "checkpoint's settings (DeblurGAN 2018: conf/discriminator/patchgan.yaml)"
         )
     if net.norm == "instance":
@@ -190,13 +190,13 @@ def _convert_discriminator(net: PatchGANCritic, state: StateDict, origin: str) -
     for key, value in own.items():
         if key.endswith(".num_batches_tracked") and key not in state:
             state[key] = torch.zeros_like(value)
-    return Converted(state, what="the PatchGANCritic layout")
+    return Converted(state, what="the PatchGANDiscriminator layout")
 
 
 DISCRIMINATOR = Converter(
     name="patchgan",
     title="DeblurGAN 2018 NLayerDiscriminator / PatchGAN (model.N keys)",
-    target=PatchGANCritic,
+    target=PatchGANDiscriminator,
     config="discriminator=patchgan",
     matches=_is_discriminator,
     convert=_convert_discriminator,

@@ -34,10 +34,10 @@ def load_weights(
             - a restoregan training checkpoint (the generator's weights, EMA preferred,
               or the discriminator's, depending on `net`);
             - DeblurGAN 2018 ``latest_net_G.pth`` (into `ResnetGenerator`) or its
-              NLayerDiscriminator (into `PatchGANCritic`);
+              NLayerDiscriminator (into `PatchGANDiscriminator`);
             - ESRGAN in its old, new or BasicSR naming, BasicSR's ``params`` /
               ``params_ema`` files included (into `RRDBNet`);
-            - BasicSR's VGGStyleDiscriminator (into `VGGStyleCritic`);
+            - BasicSR's VGGStyleDiscriminator (into `VGGStyleDiscriminator`);
             - a state dict in `net`'s own layout;
             each with or without DataParallel's ``module.`` prefix.
         label: how messages and the description name `source`; defaults to the path, or

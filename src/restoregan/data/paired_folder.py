@@ -8,8 +8,8 @@ import torch
 from torch.utils.data import Dataset
 
 from restoregan.data.datamodule import PairedDataModule
-from restoregan.data.datasets import PairedImageDataset, match_by_stem, require_dir
 from restoregan.data.io import DatasetError
+from restoregan.data.pairs import PairedImageDataset, match_by_stem, require_dir
 
 __all__ = ["PairedFolderDataModule"]
 

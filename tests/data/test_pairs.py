@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from restoregan.data.datasets import (
+from restoregan.data.degradations import TrajectoryKernel, downsample_bicubic, gaussian_kernel
+from restoregan.data.io import DatasetError, ImageReadError, read_image, write_image
+from restoregan.data.pairs import (
     DegradedPairDataset,
     PairedImageDataset,
     degrade_region,
     match_by_stem,
 )
-from restoregan.data.degradations import TrajectoryKernel, downsample_bicubic, gaussian_kernel
-from restoregan.data.io import DatasetError, ImageReadError, read_image, write_image
 
 
 def _check_item(item, in_shape, tgt_shape):

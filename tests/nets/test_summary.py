@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from restoregan.nets.discriminators.global_critic import GlobalCritic
-from restoregan.nets.discriminators.patchgan import PatchGANCritic
+from restoregan.nets.discriminators.global_discriminator import GlobalDiscriminator
+from restoregan.nets.discriminators.patchgan import PatchGANDiscriminator
 from restoregan.nets.generators.convdeconv import ConvDeconvGenerator
 from restoregan.nets.generators.resnet import ResnetGenerator
-from restoregan.nets.params import count_parameters, format_table, layer_table
+from restoregan.nets.summary import count_parameters, format_table, layer_table
 
 
 def test_keras_counting_adds_batchnorm_moving_statistics_only() -> None:
@@ -29,8 +29,8 @@ def test_count_parameters_includes_frozen_and_counts_shared_once() -> None:
     assert count_parameters(net) == 2 + 6
 
 
-def test_layer_table_of_the_seed001_critic_reproduces_table_3() -> None:
-    rows = layer_table(GlobalCritic(input_size=256), keras=True)
+def test_layer_table_of_the_keras_port_discriminator_reproduces_table_3() -> None:
+    rows = layer_table(GlobalDiscriminator(input_size=256), keras=True)
     convs = [r for r in rows if r["type"] == "Conv2d"]
     assert [r["params"] for r in convs] == [3136, 65600, 131200, 524544, 2097664, 8193]
     assert [r["kernel"] for r in convs] == [(4, 4)] * 6
@@ -42,7 +42,7 @@ def test_layer_table_of_the_seed001_critic_reproduces_table_3() -> None:
     assert sum(r["params"] for r in rows) == 3_098_370
 
 
-def test_layer_table_of_the_seed003_generator_reproduces_its_summary() -> None:
+def test_layer_table_of_the_convdeconv_generator_reproduces_its_summary() -> None:
     rows = layer_table(ConvDeconvGenerator(), input_shape=(1, 3, 32, 32), keras=True)
     assert [r["params"] for r in rows] == [
         1792, 73856, 295168, 1024, 1180160, 1179904, 295040, 73792, 1731,
@@ -70,13 +70,13 @@ def test_layer_table_leaves_batchnorm_statistics_untouched() -> None:
 
 
 def test_layer_table_counts_spectral_norm_weights() -> None:
-    rows = layer_table(PatchGANCritic(norm="spectral"), input_shape=(1, 3, 64, 64))
+    rows = layer_table(PatchGANDiscriminator(norm="spectral"), input_shape=(1, 3, 64, 64))
     assert len(rows) == 5
     assert sum(r["params"] for r in rows) == 2_764_737
 
 
 def test_format_table_prints_every_layer_and_the_total() -> None:
-    rows = layer_table(GlobalCritic(input_size=256), keras=True)
+    rows = layer_table(GlobalDiscriminator(input_size=256), keras=True)
     text = format_table(rows)
     lines = text.splitlines()
     assert len(lines) == len(rows) + 4  # header, rule, rows, rule, total

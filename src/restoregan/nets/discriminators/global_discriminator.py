@@ -1,4 +1,4 @@
-"""Seed 001's global critic: six 4x4 convs, then dense layers over the whole image."""
+"""The DeblurGAN Keras port's global discriminator: six 4x4 convs, then dense layers over the whole image."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from torch import nn
 
 from restoregan.nets.contract import Discriminator
 from restoregan.nets.layers import (
-    CriticNormKind,
+    DiscriminatorNormKind,
     InitScheme,
     SamePad2d,
     check_norm,
@@ -19,11 +19,11 @@ from restoregan.nets.layers import (
 )
 
 
-class GlobalCritic(Discriminator):
-    """Critic of the Keras DeblurGAN port (seed 001, Table 3), one score per image.
+class GlobalDiscriminator(Discriminator):
+    """Discriminator of the DeblurGAN Keras port (its Table 3), one score per image.
 
     Takes ``(B, 3, input_size, input_size)`` images in the generator's value range and
-    returns ``(B, 1)``. The dense layer's width depends on the image size, so the critic is
+    returns ``(B, 1)``. The dense layer's width depends on the image size, so the discriminator is
     built for one square size (``input_size``) and any other size raises a ValueError.
 
     Layers (Keras ``padding="same"``, extra pixel bottom/right)::
@@ -40,9 +40,9 @@ class GlobalCritic(Discriminator):
     Args:
         input_size: side of the square training crop (the flatten has (input_size/16)**2
             features).
-        norm: ``"batch"`` (seed 001), ``"instance"``, ``"none"`` or ``"spectral"``; after
+        norm: ``"batch"`` (the DeblurGAN Keras port), ``"instance"``, ``"none"`` or ``"spectral"``; after
             the middle four convs (spectral: on every conv and dense layer).
-        output_activation: ``"sigmoid"`` as seed 001 or ``"none"`` for raw scores (WGAN-GP).
+        output_activation: ``"sigmoid"`` as the DeblurGAN Keras port or ``"none"`` for raw scores (WGAN-GP).
     """
 
     def __init__(
@@ -50,7 +50,7 @@ class GlobalCritic(Discriminator):
         *,
         input_size: int,
         ndf: int = 64,
-        norm: CriticNormKind = "batch",
+        norm: DiscriminatorNormKind = "batch",
         output_activation: Literal["sigmoid", "none"] = "sigmoid",
         init: InitScheme = "glorot",
     ) -> None:
@@ -94,7 +94,7 @@ class GlobalCritic(Discriminator):
         h, w = x.shape[-2:]
         if h != self.input_size or w != self.input_size:
             raise ValueError(
-                f"GlobalCritic was built for {self.input_size}x{self.input_size} inputs (its "
+                f"GlobalDiscriminator was built for {self.input_size}x{self.input_size} inputs (its "
                 f"dense layer depends on the size) but got {h}x{w}; set input_size to the "
                 f"training crop size or crop the images to {self.input_size}x{self.input_size}"
             )
