@@ -1,36 +1,15 @@
-"""Atomic checkpoint writes, generator EMA, sample grids, LR schedule."""
+"""Generator EMA, sample grids, LR schedule."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 import torch
 from torch import nn
 
-from restoregan.callbacks.checkpoint_io import AtomicCheckpointIO
 from restoregan.callbacks.ema import GeneratorEMA
 from restoregan.callbacks.sample_grid import make_grid
 from restoregan.systems.schedules import constant_then_linear
-
-
-def test_atomic_save_keeps_old_file_when_write_fails(tmp_path: Path, monkeypatch) -> None:
-    io = AtomicCheckpointIO()
-    target = tmp_path / "last.ckpt"
-    io.save_checkpoint({"step": 1}, target)
-    assert io.load_checkpoint(target)["step"] == 1
-
-    def broken_save(obj, f, *args, **kwargs):
-        f.write(b"half a checkpoint")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(torch, "save", broken_save)
-    with pytest.raises(OSError, match="disk full"):
-        io.save_checkpoint({"step": 2}, target)
-    monkeypatch.undo()
-    assert io.load_checkpoint(target)["step"] == 1  # the previous checkpoint is intact
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]  # no temporary left
 
 
 class _Gen(nn.Module):

@@ -32,11 +32,18 @@ def run_ddp(tmp_path: Path, demo_root: Path, model: str) -> dict:
         "trainer.limit_val_batches=2",
         "test_after_fit=false",
         "callbacks.sample_grid=null",
-        "+callbacks.ddp_check._target_=restoregan.callbacks.ddp_check.DDPConsistencyCheck",
+        "+callbacks.ddp_check._target_=tests.systems.ddp_check.DDPConsistencyCheck",
         f"+callbacks.ddp_check.path={report}",
         f"hydra.run.dir={tmp_path / 'run'}",
     ]
-    env = {**os.environ, "RESTOREGAN_ROOT": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    # The consistency callback lives with the tests: put the project root on the path.
+    pythonpath = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    env = {
+        **os.environ,
+        "RESTOREGAN_ROOT": str(tmp_path),
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": pythonpath,
+    }
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return json.loads(report.read_text())

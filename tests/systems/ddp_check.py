@@ -1,4 +1,8 @@
-"""Verify at the end of training that every DDP rank holds the same networks."""
+"""Test helper: verify at the end of training that every DDP rank holds the same networks.
+
+A Lightning callback that tests/systems/test_ddp.py adds to a 2-process run from the
+command line (`+callbacks.ddp_check._target_=tests.systems.ddp_check.DDPConsistencyCheck`).
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Lightning plugins: how the Trainer does I/O (atomic checkpoint writes)."""
