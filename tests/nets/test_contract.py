@@ -7,7 +7,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from restoregan.nets.contract import Discriminator, Generator
+from restoregan.nets.contract import Discriminator, Generator, require
 from restoregan.nets.layers import pad_to_multiple
 from tests.helpers import CONF_DIR
 
@@ -55,6 +55,9 @@ def test_contract_rejects_impossible_values() -> None:
         Generator(value_range=(0.0, 1.0), size_multiple=0)
     with pytest.raises(ValueError, match="input_size"):
         Discriminator(input_size=0)
+    with pytest.raises(TypeError, match=r"generator must subclass .*Generator .*value_range"):
+        require(torch.nn.Conv2d(3, 3, 1), Generator, "generator")
+    require(Discriminator(), Discriminator, "discriminator")
 
 
 def test_pad_to_multiple_reflects_and_replicates_tiny_inputs() -> None:

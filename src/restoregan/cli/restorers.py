@@ -123,19 +123,20 @@ def build_restorer(cfg: Any) -> tuple[Generator, str]:
     if cfg.pipeline == "dual":
         if not cfg.get("deblur_ckpt") or not cfg.get("sr_ckpt"):
             raise CheckpointError("pipeline=dual needs deblur_ckpt=... and sr_ckpt=...")
-        deblur, d_src = _chain_stage(
-            str(cfg.deblur_ckpt),
-            cfg.get("deblur_generator"),
-            node="deblur_generator",
-            published=ResnetGenerator,
-            example="resnet deblur_generator.ngf=32",
-        )
-        sr, s_src = _chain_stage(
-            str(cfg.sr_ckpt),
-            cfg.get("sr_generator"),
-            node="sr_generator",
-            published=RRDBNet,
-            example="rrdb sr_generator.n_blocks=16",
+        # stage -> (published architecture, an example of naming another one)
+        published = {
+            "deblur": (ResnetGenerator, "resnet deblur_generator.ngf=32"),
+            "sr": (RRDBNet, "rrdb sr_generator.n_blocks=16"),
+        }
+        (deblur, d_src), (sr, s_src) = (
+            _chain_stage(
+                str(cfg[f"{stage}_ckpt"]),
+                cfg.get(f"{stage}_generator"),
+                node=f"{stage}_generator",
+                published=arch,
+                example=example,
+            )
+            for stage, (arch, example) in published.items()
         )
         return DualGANPipeline(deblur=deblur, sr=sr), f"dual({d_src} -> {s_src})"
     raise ValueError(f"pipeline must be 'single' or 'dual', got {cfg.pipeline!r}")

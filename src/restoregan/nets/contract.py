@@ -6,6 +6,8 @@ subclassing the base class is how a network states them (no `getattr` with a def
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from torch import nn
 
 
@@ -26,6 +28,7 @@ class Generator(nn.Module):
             (a network that pads itself, like the U-Net, declares 1).
     """
 
+    declares: ClassVar[str] = "value_range, scale and size_multiple"
     value_range: tuple[float, float]
     scale: int
     size_multiple: int
@@ -60,6 +63,7 @@ class Discriminator(nn.Module):
             when any size works.
     """
 
+    declares: ClassVar[str] = "input_size"
     input_size: int | None
 
     def __init__(self, *, input_size: int | None = None) -> None:
@@ -67,3 +71,12 @@ class Discriminator(nn.Module):
         if input_size is not None and input_size < 1:
             raise ValueError(f"input_size must be a positive side length or None, got {input_size}")
         self.input_size = input_size
+
+
+def require(net: object, base: type[Generator | Discriminator], role: str) -> None:
+    """Raise a TypeError naming `role` unless `net` states the `base` contract."""
+    if not isinstance(net, base):
+        raise TypeError(
+            f"the {role} must subclass restoregan.nets.contract.{base.__name__} (it declares "
+            f"{base.declares}); got {type(net).__name__}"
+        )

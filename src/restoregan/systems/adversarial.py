@@ -15,7 +15,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from restoregan.losses.adversarial import AdversarialLoss
-from restoregan.nets.contract import Discriminator
+from restoregan.nets.contract import Discriminator, require
 from restoregan.systems.base import OptimizerFactory, RestorationSystem, SchedulerFactory
 
 
@@ -54,11 +54,7 @@ class AdversarialSystem(RestorationSystem):
             raise ValueError("AdversarialSystem needs a loss recipe with an `adversarial` term")
         if d_steps < 1:
             raise ValueError(f"d_steps must be >= 1, got {d_steps}")
-        if not isinstance(discriminator, Discriminator):
-            raise TypeError(
-                f"the discriminator must subclass restoregan.nets.contract.Discriminator (it "
-                f"declares input_size); got {type(discriminator).__name__}"
-            )
+        require(discriminator, Discriminator, "discriminator")
         self.automatic_optimization = False
         self.discriminator = discriminator
         self.optimizer_d = optimizer_d

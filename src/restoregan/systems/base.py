@@ -22,7 +22,7 @@ from torchmetrics import MeanMetric
 from restoregan import metrics
 from restoregan.losses.composite import GeneratorLoss
 from restoregan.nets import load_weights
-from restoregan.nets.contract import Generator
+from restoregan.nets.contract import Generator, require
 from restoregan.restore import input_baseline, restore, to_range
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
@@ -87,11 +87,7 @@ class RestorationSystem(L.LightningModule):
             raise ValueError(
                 f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
             )
-        if not isinstance(generator, Generator):
-            raise TypeError(
-                f"the generator must subclass restoregan.nets.contract.Generator (it declares "
-                f"value_range, scale and size_multiple); got {type(generator).__name__}"
-            )
+        require(generator, Generator, "generator")
         self.generator = generator
         self.loss = loss
         self.optimizer_g = optimizer_g
