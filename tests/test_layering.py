@@ -18,9 +18,18 @@ FORBIDDEN = {
     "losses": ("lightning", "hydra", "restoregan.systems", "restoregan.cli", "restoregan.data"),
     "systems": ("hydra", "restoregan.cli", "restoregan.experiments", "restoregan.evaluation"),
     "callbacks": ("hydra", "restoregan.cli", "restoregan.systems", "restoregan.experiments"),
+    "plugins": ("hydra", "restoregan"),
     "data": ("lightning.pytorch.callbacks", "hydra", "restoregan.nets", "restoregan.systems",
              "restoregan.cli"),
 }  # fmt: skip
+_RUNNING = ("lightning", "hydra", "restoregan.systems", "restoregan.callbacks", "restoregan.cli",
+            "restoregan.experiments", "restoregan.losses")  # fmt: skip
+MODULE_FORBIDDEN = {
+    "restore.py": _RUNNING,
+    "pipeline.py": _RUNNING,
+    "evaluation.py": _RUNNING,
+    "metrics.py": ("lightning", "hydra", "restoregan"),
+}
 
 
 def _imports(path: Path) -> set[str]:
@@ -42,3 +51,20 @@ def test_layer_imports_stay_below(package: str) -> None:
         if name.startswith(FORBIDDEN[package])
     ]
     assert not offenders, offenders
+
+
+@pytest.mark.parametrize("module", sorted(MODULE_FORBIDDEN))
+def test_running_a_restorer_needs_no_training_code(module: str) -> None:
+    offenders = [n for n in _imports(PACKAGE / module) if n.startswith(MODULE_FORBIDDEN[module])]
+    assert not offenders, offenders
+
+
+def test_every_module_is_in_the_developers_map() -> None:
+    text = (PROJECT_ROOT / "DEVELOPERS.md").read_text()
+    missing = [
+        rel
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "__init__.py"
+        and f"`{(rel := path.relative_to(PACKAGE).as_posix())}`" not in text
+    ]
+    assert not missing, f"add these modules to the DEVELOPERS.md module map: {missing}"
