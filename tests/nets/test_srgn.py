@@ -45,6 +45,18 @@ def test_default_parameter_count_is_pinned() -> None:
     assert g.attention_after == 4
 
 
+def test_trunk_keeps_deblurgan_key_names() -> None:
+    """Head, down, blocks, up and tail are DeblurGAN's, key for key (spectral norm moves
+    each ``weight`` to ``parametrizations.weight.original``)."""
+    ours = {
+        key.replace(".parametrizations.weight.original", ".weight")
+        for key in SRGNGenerator(**TINY).state_dict()
+        if not key.endswith(("._u", "._v"))
+        and key.split(".")[0] in ("head", "down", "blocks", "up", "tail")
+    }
+    assert ours == set(ResnetGenerator(**TINY).state_dict())
+
+
 def test_every_convolution_is_spectrally_normalised() -> None:
     g = SRGNGenerator(**TINY).eval()
     convs = _convs(g)

@@ -53,9 +53,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-# The DeblurGAN down/up steps are reused as they are; spectral norm is added afterwards.
-from restoregan.nets.generators.resnet import _down_step, _up_step
-from restoregan.nets.layers import NormKind, ResidualBlock, check_norm, init_weights, make_norm
+from restoregan.nets.generators.resnet import ResnetGenerator
+from restoregan.nets.layers import NormKind, init_weights
 
 
 class PooledSelfAttention(nn.Module):
@@ -141,49 +140,31 @@ class SRGNGenerator(nn.Module):
         use_given_mask: bool = False,
     ) -> None:
         super().__init__()
-        check_norm(norm)
         attention_after = n_blocks // 2 if attention_after is None else attention_after
         if not 0 <= attention_after <= n_blocks:
             raise ValueError(
                 f"SRGNGenerator: attention_after must be between 0 and n_blocks={n_blocks}, "
                 f"got {attention_after}"
             )
-        bias = norm != "batch"  # the DeblurGAN 2018 rule
         self.value_range = (-1.0, 1.0)
         self.scale = 1
         self.size_multiple = 2**n_downsampling
         self.attention_after = attention_after
         self.use_given_mask = use_given_mask
 
+        # DeblurGAN 2018's trunk, layer for layer and with its key names (head, down,
+        # blocks, up, tail); this class adds the attention, the mask branch and the blend.
+        trunk = ResnetGenerator(
+            ngf=ngf,
+            n_blocks=n_blocks,
+            n_downsampling=n_downsampling,
+            norm=norm,
+            use_dropout=use_dropout,
+        )
+        self.head, self.down, self.blocks = trunk.head, trunk.down, trunk.blocks
+        self.up, self.tail = trunk.up, trunk.tail
         width = ngf * 2**n_downsampling
-        self.head = nn.Sequential(
-            OrderedDict(
-                pad=nn.ReflectionPad2d(3),
-                conv=nn.Conv2d(3, ngf, 7, bias=bias),
-                norm=make_norm(norm, ngf),
-                act=nn.ReLU(inplace=True),
-            )
-        )
-        self.down = nn.Sequential(
-            *(
-                _down_step(ngf * 2**i, ngf * 2 ** (i + 1), norm, bias, "symmetric")
-                for i in range(n_downsampling)
-            )
-        )
-        self.blocks = nn.Sequential(
-            *(
-                ResidualBlock(channels=width, norm=norm, use_dropout=use_dropout, bias=bias)
-                for _ in range(n_blocks)
-            )
-        )
         self.attention = PooledSelfAttention(channels=width, heads=attention_heads)
-        self.up = nn.Sequential(
-            *(
-                _up_step(width // 2**i, width // 2 ** (i + 1), norm, bias, "deconv")
-                for i in range(n_downsampling)
-            )
-        )
-        self.tail = nn.Sequential(OrderedDict(pad=nn.ReflectionPad2d(3), conv=nn.Conv2d(ngf, 3, 7)))
         self.mask_head = nn.Sequential(
             OrderedDict(
                 pad=nn.ReflectionPad2d(1),
