@@ -26,7 +26,7 @@ Everything else is our choice (the paper gives no layer table, widths or block c
   value at C/2, it has ``attention_heads`` = 4 heads of C/8 channels each for query, key
   and value (value width C/2 as in SAGAN): equal head widths let
   ``scaled_dot_product_attention`` run its fused kernels, which never hold the N x N/4
-  score matrix (3.3 GB per image at 720p, bottleneck 320x180). Scores are scaled by
+  score matrix (3.3 GB per head and image at 720p, bottleneck 320x180). Scores are scaled by
   1/sqrt(C/8) (SAGAN does not scale);
 - the blur-region branch (the paper names the split, not how it is made): a 3x3 conv and
   a 1x1 conv predict mask logits at 1/4 resolution from the features entering the
