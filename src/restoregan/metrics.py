@@ -119,15 +119,29 @@ def ssim_2d(pred: np.ndarray, target: np.ndarray, data_range: float) -> float:
     border whose window would leave the image are dropped. Images must be at least
     11x11.
     """
+    if pred.ndim == 3 and pred.shape == target.shape:
+        return float(
+            np.mean(
+                [ssim_2d(pred[..., c], target[..., c], data_range) for c in range(pred.shape[-1])]
+            )
+        )
+    return float(ssim_2d_map(pred, target, data_range).mean())
+
+
+def ssim_2d_map(pred: np.ndarray, target: np.ndarray, data_range: float) -> np.ndarray:
+    """The SSIM "2d" map that `ssim_2d` averages, over the valid region only.
+
+    `(H, W)` -> `(H - 10, W - 10)`; `(H, W, C)` -> `(H - 10, W - 10, C)`, one map per
+    channel. Entry `[i, j]` belongs to image pixel `[i + 5, j + 5]`.
+    """
     if pred.shape != target.shape:
         raise ValueError(f"ssim_2d: shapes differ, {pred.shape} vs {target.shape}")
     if min(pred.shape[:2]) < 2 * _SSIM_RADIUS + 1:
         raise ValueError(f"ssim_2d needs images of at least 11x11; got {pred.shape[:2]}")
     if pred.ndim == 3:
-        return float(
-            np.mean(
-                [ssim_2d(pred[..., c], target[..., c], data_range) for c in range(pred.shape[-1])]
-            )
+        return np.stack(
+            [ssim_2d_map(pred[..., c], target[..., c], data_range) for c in range(pred.shape[-1])],
+            axis=-1,
         )
     x = pred.astype(np.float64)
     y = target.astype(np.float64)
@@ -150,7 +164,7 @@ def ssim_2d(pred: np.ndarray, target: np.ndarray, data_range: float) -> float:
         (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
     )
     r = _SSIM_RADIUS
-    return float(ssim_map[r:-r, r:-r].mean())
+    return ssim_map[r:-r, r:-r]
 
 
 def _to_hwc_255(image: np.ndarray | Tensor, quantize: bool) -> np.ndarray:

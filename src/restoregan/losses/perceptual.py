@@ -118,6 +118,11 @@ class PerceptualLoss(nn.Module):
         """Which VGG weights are in use, e.g. ``"imagenet:vgg19-dcbb9e9d.pth"``."""
         return self.vgg.weights_description
 
+    def features(self, x: Tensor) -> dict[str, Tensor]:
+        """``{layer: (B, C, h, w)}`` VGG activations of ``x`` (in ``input_range``), mapped
+        to the VGG's input the way this loss maps it; for losses built on the same features."""
+        return self.vgg(x * self.scale + self.shift)
+
     def forward(self, fake: Tensor, real: Tensor) -> Tensor:
         check_pair(fake, real, loss_name="PerceptualLoss")
         if self.input_range is None and self.normalization == "imagenet":
