@@ -99,6 +99,8 @@ def test_export_errors_speak_to_the_user(tmp_path: Path) -> None:
         export_torchscript(nn.Conv2d(3, 3, 3), tmp_path / "x.pt")
     with pytest.raises(ExportError, match="opset 17 or later"):
         export_onnx(tiny("resnet"), tmp_path / "x.onnx", opset=16)
+    with pytest.raises(ExportError, match="legacy exporter"):
+        export_onnx(tiny("resnet"), tmp_path / "x.onnx", opset=17)
     with pytest.raises(ExportError, match="does not exist"):
         load_exported(tmp_path / "missing.onnx")
     bogus = tmp_path / "bogus.onnx"

@@ -35,7 +35,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-OPSET = 18  # >= 17 as asked for; 18 is the lowest the dynamo exporter emits natively
+# The dynamo exporter of torch 2.13 writes opset 18 at the lowest (its down-conversion
+# to 17 fails on Pad); the legacy exporter writes 17 too.
+OPSET = 18
 _META_KEY = "restoregan.json"  # TorchScript extra file / ONNX metadata key
 
 
@@ -138,6 +140,11 @@ def export_onnx(
 
     if opset < 17:
         raise ExportError(f"ONNX export needs opset 17 or later, got opset={opset}")
+    if dynamo and opset < 18:
+        raise ExportError(
+            f"the dynamo ONNX exporter writes opset 18 or later, got opset={opset}; use "
+            "opset 18, or the legacy exporter (dynamo=False) for opset 17"
+        )
     wrapper = ExportWrapper(_cpu_eval_copy(generator)).eval()
     example = _example(generator, example_size)
     names = {"input_names": ["image"], "output_names": ["restored"]}
