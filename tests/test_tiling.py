@@ -60,11 +60,19 @@ def test_scale_4_tiled_equals_untiled() -> None:
     assert (out - untiled(net, x, scale=4)).abs().max() < 1e-4
 
 
-def test_size_multiple_tiled_equals_padded_untiled() -> None:
-    net, x = strided_net(), torch.rand(2, 3, 75, 90)  # neither side a multiple of 4
-    out = tiled_apply(net, x, tile=50, overlap=38, multiple=4)  # tile 48, step 8
-    assert out.shape == (2, 3, 75, 90)
-    assert (out - untiled(net, x, multiple=4)).abs().max() < 1e-4
+@pytest.mark.parametrize(
+    ("net", "shape", "tile", "overlap", "multiple"),
+    [
+        (strided_net, (2, 3, 75, 90), 50, 38, 4),  # tile 48, step 8; border tiles reflect
+        (strided_net, (1, 3, 13, 10), 64, 16, 4),  # one tile, reflected inside it
+        (local_net, (1, 3, 3, 3), 64, 16, 8),  # pad > side: the whole image replicates
+    ],
+)
+def test_size_multiple_tiled_equals_padded_untiled(net, shape, tile, overlap, multiple) -> None:
+    net, x = net(), torch.rand(*shape)
+    out = tiled_apply(net, x, tile=tile, overlap=overlap, multiple=multiple)
+    assert out.shape == shape
+    assert (out - untiled(net, x, multiple=multiple)).abs().max() < 1e-4
 
 
 def test_tiles_are_batched_and_sized_to_the_multiple() -> None:

@@ -127,7 +127,7 @@ def tiled_apply(
         multiple: the network's size multiple: tile sides and tile starts are multiples
             of it (starts too, so a strided network sees every tile with the phase the
             whole image would give), and the image is reflect-padded to a multiple of it
-            at the bottom/right and the output cropped back.
+            at the bottom/right (inside the border tiles) and the output cropped back.
         batch: tiles per call of ``fn``.
         device: where ``fn`` runs (default: ``x``'s device). Each batch of tiles is
             moved there and its output back, so a large image can stay in CPU memory
@@ -135,7 +135,7 @@ def tiled_apply(
 
     Returns ``(B, C', scale*H, scale*W)`` on ``x``'s device, in ``x``'s float dtype
     (accumulated in float32 or wider).
-    Only the padded input, the output canvas and one batch of tiles with its
+    Besides the input, only the output canvas and one batch of tiles with its
     activations are alive at once, so peak memory grows with the image only by the
     canvas, not by the network's activations.
     """
@@ -158,9 +158,14 @@ def tiled_apply(
     # would round visibly.
     acc_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     like = torch.empty((), device=x.device, dtype=acc_dtype)
-    padded, (h, w) = pad_to_multiple(x, multiple)
-    ph, pw = padded.shape[-2:]
+    h, w = x.shape[-2:]
+    ph, pw = h + (-h) % multiple, w + (-w) % multiple  # padded sides
     th, tw = min(tile, ph), min(tile, pw)
+    # Only the last tiles along each axis reach into the padding; reflecting inside each
+    # of them gives the same pixels as reflecting the whole image, without an image-sized
+    # copy, when its real part is wider than the pad. Otherwise pad the image once.
+    per_tile = th > 2 * (ph - h) and tw > 2 * (pw - w)
+    source = x if per_tile else pad_to_multiple(x, multiple)[0]
     ys, xs = _starts(ph, th, step), _starts(pw, tw, step)
     wy = _axis_windows(ys, th, ph, overlap, scale, like)
     wx = _axis_windows(xs, tw, pw, overlap, scale, like)
@@ -170,7 +175,7 @@ def tiled_apply(
     for first in range(0, len(jobs), batch):
         chunk = jobs[first : first + batch]
         tiles = torch.stack(
-            [padded[b, :, ys[i] : ys[i] + th, xs[j] : xs[j] + tw] for b, i, j in chunk]
+            [_crop(source, b, ys[i], xs[j], th, tw) for b, i, j in chunk]
         )  # (n, C, th, tw)
         out = fn(tiles.to(run_on))  # (n, C', scale*th, scale*tw)
         if tuple(out.shape[-2:]) != (th * scale, tw * scale):
@@ -191,6 +196,16 @@ def tiled_apply(
             canvas[b, :, y0 : y0 + hh, x0 : x0 + ww] += out[k, :, :hh, :ww] * weight
     assert canvas is not None  # at least one tile per image
     return canvas.to(x.dtype) if x.is_floating_point() else canvas
+
+
+def _crop(x: Tensor, b: int, y0: int, x0: int, th: int, tw: int) -> Tensor:
+    """Image ``b``'s ``th x tw`` window at (y0, x0), reflect-padded where it passes the
+    bottom/right edge."""
+    t = x[b, :, y0 : y0 + th, x0 : x0 + tw]
+    short_h, short_w = th - t.shape[-2], tw - t.shape[-1]
+    if short_h or short_w:
+        t = F.pad(t[None], (0, short_w, 0, short_h), mode="reflect")[0]
+    return t
 
 
 _TRANSFORMS = [(k, flip) for k in range(4) for flip in (False, True)]
