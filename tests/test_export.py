@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,7 @@ from restoregan.nets.generators.resnet import ResnetGenerator
 from restoregan.nets.generators.rrdb import RRDBNet
 from restoregan.nets.generators.unet_res import UNetResGenerator
 from restoregan.tiling import tiled_apply
+from tests.helpers import PROJECT_ROOT
 
 GENERATORS = {
     # [-1, 1], size multiple 4, instance norm, dropout (off in eval)
@@ -110,3 +114,28 @@ def test_export_errors_speak_to_the_user(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="unknown exported-model suffix"):
         load_exported(tmp_path / "model.ckpt")
     assert not list(tmp_path.glob(".*.tmp"))  # failed exports leave no temporary files
+
+
+def run_export_script(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RESTOREGAN_ROOT": str(cwd), "OMP_NUM_THREADS": "1"}
+    script = PROJECT_ROOT / "src" / "export.py"
+    return subprocess.run(
+        [sys.executable, str(script), *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+
+
+def test_export_script_writes_a_checked_file_from_an_official_layout(tmp_path: Path) -> None:
+    generator = tiny("resnet")
+    pth = tmp_path / "weights.pth"
+    torch.save(generator.state_dict(), pth)
+    out = tmp_path / "g.pt"
+    arch = ["generator=resnet", "generator.ngf=8", "generator.n_blocks=2", f"ckpt_path={pth}"]
+    proc = run_export_script(*arch, "format=torchscript", f"output={out}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "check: max |exported - PyTorch|" in proc.stdout
+    check_matches_pytorch(load_exported(out), generator)
+
+    proc = run_export_script(*arch, "format=keras", f"output={out}", cwd=tmp_path)
+    assert proc.returncode == 1 and "format must be one of" in proc.stderr
+    proc = run_export_script(*arch, "format=onnx", f"output={pth}", cwd=tmp_path)
+    assert proc.returncode == 1 and "is the checkpoint being exported" in proc.stderr
