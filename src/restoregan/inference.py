@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from restoregan.nets.checkpoints import CheckpointError, read_state_dict
+from restoregan.tiling import pad_to_multiple
 
 
 def value_range(net: nn.Module) -> tuple[float, float]:
@@ -35,21 +36,6 @@ def from_range(x: Tensor, rng: tuple[float, float]) -> Tensor:
     """Map images from `rng` back to [0, 1] (no clamping)."""
     lo, hi = rng
     return x if (lo, hi) == (0.0, 1.0) else (x - lo) / (hi - lo)
-
-
-def pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
-    """Reflect-pad (B, C, H, W) at the bottom/right to multiples of `multiple`.
-
-    Returns the padded tensor and the original (H, W) so the caller can crop back.
-    Reflection (not zeros) keeps the border statistics natural for a conv net.
-    """
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        # reflect needs pad < size; replicate handles tiny images.
-        mode = "reflect" if ph < h and pw < w else "replicate"
-        x = F.pad(x, (0, pw, 0, ph), mode=mode)
-    return x, (h, w)
 
 
 def input_baseline(x01: Tensor, size: tuple[int, int]) -> Tensor:
