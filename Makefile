@@ -6,12 +6,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TORCH  ?= torch==2.13.0
 
-.PHONY: install train test test-fast lint format params bench reproduce-table1 clean
+.PHONY: install train test test-fast lint format params bench bench-step bench-infer gpu-suite reproduce-table1 clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(TORCH)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,export]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -51,6 +51,18 @@ reproduce-table1: $(STAMP)
 ## Training throughput of every recipe (iterations/s); BENCH_ARGS="--crop 256 --precision bf16-mixed" etc.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py $(BENCH_ARGS)
+
+## DeblurGAN training step: the 2018-style plain loop vs ours through Lightning, side by side.
+bench-step: $(STAMP)
+	$(BIN)/python benchmarks/bench_step.py $(BENCH_ARGS)
+
+## ms per 720p frame per generator (untiled / tiled) and peak memory at 1/4/16 MP with tiles.
+bench-infer: $(STAMP)
+	$(BIN)/python benchmarks/bench_infer.py $(BENCH_ARGS)
+
+## Everything a GPU run reports, one summary file (needs CUDA; GPU_SUITE_ARGS=--dry-run on a CPU).
+gpu-suite: $(STAMP)
+	benchmarks/gpu_suite.sh $(GPU_SUITE_ARGS)
 
 clean:
 	rm -rf $(VENV) logs outputs multirun .pytest_cache .ruff_cache src/*.egg-info

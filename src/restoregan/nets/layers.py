@@ -80,10 +80,12 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
     Used by `restoregan.restore.restore` for generators with ``size_multiple > 1`` and
     by networks that pad themselves (the U-Net).
     """
+    if multiple == 1:
+        return x
     h, w = x.shape[-2:]
     pad_h, pad_w = -h % multiple, -w % multiple
-    if not (pad_h or pad_w):
-        return x
+    # Padded even when both amounts are 0: a branch on the size would be frozen into a
+    # traced graph (TorchScript export), which must pad at every size.
     mode = "reflect" if pad_h < h and pad_w < w else "replicate"
     return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
 
