@@ -2,10 +2,13 @@
 
 python src/eval.py ckpt_path=<run>/checkpoints/best.ckpt data=gopro data.root=/data/GOPRO_Large
 python src/eval.py ckpt_path=<esrgan>.ckpt data=sr_benchmark data.root=/data/sr data.name=Set5
+python src/eval.py ckpt_path=deblurgan.onnx data=gopro data.root=... tile=512 tta=x8
+python src/eval.py ckpt_path=... logger=wandb      # also a W&B run with the per-image table
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import hydra
@@ -14,12 +17,47 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from restoregan import metrics
-from restoregan.cli.errors import user_errors
+from restoregan.cli.errors import run_main, user_errors
+from restoregan.cli.photos import progress
 from restoregan.cli.restorers import build_restorer, pick_device
-from restoregan.evaluation import evaluate, format_summary
+from restoregan.data.io import DatasetError
+from restoregan.evaluation import COLUMNS, SCORES, evaluate, format_summary, read_per_image
+from restoregan.restore import check_settings
+
+
+def _counted(batches: Iterable[dict], advance: Callable[[int], None]) -> Iterator[dict]:
+    for batch in batches:
+        yield batch
+        advance(len(batch["name"]))
+
+
+def log_results(cfg: DictConfig, summary: dict[str, Any], out_dir: str) -> list[Any]:
+    """Send the summary (and, to W&B, the per-image table as a `wandb.Table`) to the
+    loggers of `logger=...`; returns them (finished)."""
+    from lightning.pytorch.loggers import WandbLogger
+
+    nodes = cfg.get("logger") or {}
+    loggers = [instantiate(n) for n in nodes.values() if n is not None and "_target_" in n]
+    if not loggers:
+        return []
+    rows = read_per_image(out_dir)
+    means = {f"eval/{k}": summary[k] for k in SCORES}
+    for logger in loggers:
+        logger.log_hyperparams({k: summary[k] for k in ("protocol", "count", "source", "split")})
+        logger.log_metrics(means)
+        if isinstance(logger, WandbLogger):
+            columns = [c for c in COLUMNS if c in rows[0]]
+            logger.log_table(
+                key="eval/per_image", columns=columns, data=[[r[c] for c in columns] for r in rows]
+            )
+        logger.finalize("success")
+        if isinstance(logger, WandbLogger):
+            logger.experiment.finish()  # the offline run is complete on disk now
+    return loggers
 
 
 def run(cfg: DictConfig, out_dir: str) -> dict[str, Any]:
+    check_settings(tile=cfg.tile, overlap=cfg.tile_overlap, tta=cfg.tta)
     device = pick_device(cfg.device)
     restorer, source = build_restorer(cfg)
     datamodule = instantiate(cfg.data)
@@ -31,24 +69,29 @@ def run(cfg: DictConfig, out_dir: str) -> dict[str, Any]:
         datamodule.setup("validate")
         loader = datamodule.val_dataloader()
     else:
-        raise ValueError(f"split must be 'test' or 'val', got {cfg.split!r}")
+        raise DatasetError(f"split must be 'test' or 'val', got split={cfg.split!r}")
     protocol = metrics.get_protocol(cfg.protocol or datamodule.protocol, scale=datamodule.scale)
     extra = {
         "source": source,
         "split": cfg.split,
         "data": OmegaConf.to_container(cfg.data, resolve=True),
     }
-    summary = evaluate(
-        restorer,
-        loader,
-        protocol=protocol,
-        out_dir=out_dir,
-        device=device,
-        save_images=cfg.save_images,
-        extra=extra,
-    )
+    with progress(len(loader.dataset), f"evaluating ({cfg.split})") as advance:
+        summary = evaluate(
+            restorer,
+            _counted(loader, advance),
+            protocol=protocol,
+            out_dir=out_dir,
+            device=device,
+            save_images=cfg.save_images,
+            extra=extra,
+            tile=cfg.tile,
+            tile_overlap=cfg.tile_overlap,
+            tta=cfg.tta,
+        )
     print(format_summary(summary))
     print(f"tables written to {out_dir}")
+    log_results(cfg, summary, out_dir)
     return summary
 
 
@@ -59,4 +102,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -15,9 +15,10 @@ import hydra
 import torch
 from omegaconf import DictConfig
 
-from restoregan.cli.errors import user_errors
+from restoregan.cli.errors import run_main, user_errors
 from restoregan.cli.restorers import build_restorer
 from restoregan.export import (
+    ExportedRestorer,
     ExportError,
     export_onnx,
     export_torchscript,
@@ -26,6 +27,7 @@ from restoregan.export import (
 )
 
 FORMATS = ("onnx", "torchscript")
+SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".ts", ".torchscript")}
 
 
 def run(cfg: DictConfig) -> Path:
@@ -36,7 +38,19 @@ def run(cfg: DictConfig) -> Path:
     sources = [cfg.get(k) for k in ("ckpt_path", "deblur_ckpt", "sr_ckpt") if cfg.get(k)]
     if any(output.resolve() == Path(s).resolve() for s in sources):
         raise ExportError(f"output={output} is the checkpoint being exported; choose another file")
+    suffixes = SUFFIXES[cfg.format]
+    if output.suffix.lower() not in suffixes:
+        raise ExportError(
+            f"output={output}: a {cfg.format} file must end in {' or '.join(suffixes)} "
+            f"(deblur.py and load_exported tell the formats apart by it); e.g. "
+            f"output={output.with_suffix(suffixes[0])}"
+        )
     generator, source = build_restorer(cfg)
+    if isinstance(generator, ExportedRestorer):
+        raise ExportError(
+            f"ckpt_path={cfg.ckpt_path} is already an exported file; export from the "
+            "checkpoint it was made of (a .ckpt or an official .pth with generator=...)"
+        )
     generator = generator.eval()
     if cfg.format == "onnx":
         path = export_onnx(
@@ -67,4 +81,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

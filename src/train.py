@@ -19,7 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from restoregan.callbacks.run_config import RunConfig
-from restoregan.cli.errors import user_errors
+from restoregan.cli.errors import run_main, user_errors
 from restoregan.experiments import run_multistage
 
 log = logging.getLogger("restoregan")
@@ -79,4 +79,4 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -1,7 +1,7 @@
 """Evaluate a restorer on a dataset split under a named protocol; write the tables.
 
-`per_image.csv` (name, psnr, ssim, psnr_input, ssim_input) and `summary.json` (means,
-image count, protocol name). Single process by design: a DistributedSampler repeats
+`per_image.csv` (name, psnr, ssim, psnr_input, ssim_input, protocol: every row names the
+protocol that scored it) and `summary.json` (means, image count, protocol name). Single process by design: a DistributedSampler repeats
 samples to even out ranks, which would bias a reported mean.
 """
 
@@ -19,9 +19,10 @@ from torch import nn
 
 from restoregan import metrics
 from restoregan.data.io import to_uint8, write_image
-from restoregan.restore import input_baseline, restore
+from restoregan.restore import check_settings, input_baseline, restore
 
-COLUMNS = ("name", "psnr", "ssim", "psnr_input", "ssim_input")
+SCORES = ("psnr", "ssim", "psnr_input", "ssim_input")
+COLUMNS = ("name", *SCORES, "protocol")
 
 
 def _mean(values: list[float]) -> float:
@@ -39,6 +40,9 @@ def evaluate(
     device: str | torch.device = "cpu",
     save_images: bool = False,
     extra: dict[str, Any] | None = None,
+    tile: int | None = None,
+    tile_overlap: int = 32,
+    tta: str | None = None,
 ) -> dict[str, Any]:
     """Score every image of `batches`; returns the summary that is written to summary.json.
 
@@ -49,14 +53,17 @@ def evaluate(
         out_dir: where per_image.csv, summary.json (and restored images) are written.
         save_images: also write each restored image under out_dir/images/<name>.
         extra: more fields for summary.json (checkpoint, data config, ...).
+        tile, tile_overlap, tta: how each image is restored (`restoregan.restore.restore`:
+            tiles of that side, the x8 self-ensemble); recorded in summary.json.
     """
+    check_settings(tile=tile, overlap=tile_overlap, tta=tta)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     restorer = restorer.to(device).eval()
     rows: list[dict[str, Any]] = []
     for batch in batches:
         x, y = batch["input"].to(device), batch["target"]
-        pred = restore(restorer, x).float().cpu()
+        pred = restore(restorer, x, tile=tile, overlap=tile_overlap, tta=tta).float().cpu()
         base = input_baseline(batch["input"], tuple(y.shape[-2:]))
         for i, name in enumerate(batch["name"]):
             restored = metrics.evaluate_pair(pred[i], y[i], protocol)
@@ -68,6 +75,7 @@ def evaluate(
                     "ssim": restored["ssim"],
                     "psnr_input": given["psnr"],
                     "ssim_input": given["ssim"],
+                    "protocol": protocol.name,
                 }
             )
             if save_images:
@@ -86,11 +94,24 @@ def evaluate(
     summary = {
         "protocol": protocol.name,
         "count": len(rows),
-        **{k: _mean([r[k] for r in rows]) for k in COLUMNS[1:]},
+        **{k: _mean([r[k] for r in rows]) for k in SCORES},
+        "tile": tile,
+        "tile_overlap": tile_overlap if tile else None,
+        "tta": tta,
         **(extra or {}),
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary
+
+
+def read_per_image(out_dir: str | Path) -> list[dict[str, Any]]:
+    """The rows of `<out_dir>/per_image.csv`, scores as floats (older files without the
+    `protocol` column read too; it is then missing from the rows)."""
+    with open(Path(out_dir) / "per_image.csv", newline="") as f:
+        return [
+            {k: (float(v) if k in SCORES else v) for k, v in row.items()}
+            for row in csv.DictReader(f)
+        ]
 
 
 def format_summary(summary: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""How a restorer runs on an image: value-range mapping, padding, the input baseline.
+"""How a restorer runs on an image: value-range mapping, padding, tiles, self-ensemble.
 
 Pure torch. Validation, sample grids, `src/eval.py`, `src/deblur.py` and the Dual-GAN
 chain all go through these functions, so a restored image is produced, and the input is
@@ -7,12 +7,29 @@ scored, the same way everywhere.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from restoregan.nets.contract import Generator
 from restoregan.nets.layers import pad_to_multiple
+from restoregan.tiling import self_ensemble, tiled_apply
+
+#: Smallest side a generator is run on. Tiny images (a 1x1 thumbnail, a 3-pixel strip)
+#: are padded up to it and cropped back: below it reflection padding runs out of pixels
+#: and instance norm sees a single value per channel at the bottleneck. 16 covers every
+#: generator of the suite (ResNet-9 needs 8 = 2 x its size multiple, the depth-3 U-Net
+#: 9); networks with a larger size multiple get 2 x their multiple instead.
+MIN_SIDE = 16
+
+#: Self-ensembles `restore(tta=...)` knows: "x8", the eight flips/rotations.
+TTA_MODES = ("x8",)
+
+
+class InferenceSettingError(ValueError):
+    """A tile / self-ensemble setting that cannot be used (names it and what is allowed)."""
 
 
 def to_range(x01: Tensor, rng: tuple[float, float]) -> Tensor:
@@ -36,16 +53,87 @@ def input_baseline(x01: Tensor, size: tuple[int, int]) -> Tensor:
     return F.interpolate(x01, size=tuple(size), mode="bicubic", align_corners=False).clamp(0.0, 1.0)
 
 
-@torch.no_grad()
-def restore(generator: Generator, x01: Tensor) -> Tensor:
-    """Run `generator` on (B, 3, H, W) images in [0, 1] of any size; returns [0, 1], clamped.
+def min_side(generator: Generator) -> int:
+    """The smallest input side `restore` runs `generator` on (a multiple of its size
+    multiple); smaller images are padded up to it."""
+    m = int(generator.size_multiple)
+    side = max(MIN_SIDE, 2 * m)
+    return side + (-side) % m
 
-    Pads to the generator's `size_multiple`, maps to its `value_range` and back, and crops
-    the output to (scale*H, scale*W).
-    """
+
+def pad_for(generator: Generator, x01: Tensor) -> Tensor:
+    """Pad (B, C, H, W) at the bottom/right to what `generator` accepts: sides that are
+    multiples of its `size_multiple` and at least `min_side`; the caller crops back."""
+    h, w = x01.shape[-2:]
+    low = min_side(generator)
+    if h >= low and w >= low:
+        return pad_to_multiple(x01, generator.size_multiple)
+    m = int(generator.size_multiple)
+    th, tw = max(h, low), max(w, low)
+    pad_h, pad_w = th + (-th) % m - h, tw + (-tw) % m - w
+    # Reflection needs the pad to be narrower than the side; a 1-pixel image replicates.
+    mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+    return F.pad(x01, (0, pad_w, 0, pad_h), mode=mode)
+
+
+def _single_pass(generator: Generator, x01: Tensor) -> Tensor:
     rng, scale = generator.value_range, generator.scale
     h, w = x01.shape[-2:]
-    if generator.size_multiple > 1:
-        x01 = pad_to_multiple(x01, generator.size_multiple)
-    out = from_range(generator(to_range(x01, rng)), rng)
+    out = from_range(generator(to_range(pad_for(generator, x01), rng)), rng)
     return out[..., : h * scale, : w * scale].clamp(0.0, 1.0)
+
+
+def check_settings(*, tile: int | None, overlap: int, tta: str | None) -> None:
+    """Raise `InferenceSettingError` for tile / self-ensemble settings `restore` refuses
+    (scripts call it once before the first image)."""
+    if tta is not None and tta not in TTA_MODES:
+        raise InferenceSettingError(
+            f"tta={tta!r} is not a self-ensemble restoregan knows; expected one of "
+            f"{', '.join(TTA_MODES)} (the eight flips/rotations) or null for off"
+        )
+    if tile is not None and (
+        isinstance(tile, bool) or not isinstance(tile, int) or overlap < 0 or overlap >= tile
+    ):
+        raise InferenceSettingError(
+            f"tile={tile!r} tile_overlap={overlap!r}: expected a tile side (pixels) larger "
+            f"than an overlap >= 0, e.g. tile=512 tile_overlap=32, or tile=null for whole "
+            f"images"
+        )
+
+
+@torch.no_grad()
+def restore(
+    generator: Generator,
+    x01: Tensor,
+    *,
+    tile: int | None = None,
+    overlap: int = 32,
+    tta: str | None = None,
+    tile_batch: int = 4,
+) -> Tensor:
+    """Run `generator` on (B, 3, H, W) images in [0, 1] of any size; returns [0, 1], clamped.
+
+    One pass pads to the generator's `size_multiple` (and tiny images to `min_side`),
+    maps to its `value_range` and back, and crops the output to (scale*H, scale*W).
+
+    Args:
+        tile: restore in overlapping tiles of this side (`restoregan.tiling.tiled_apply`,
+            `tile_batch` tiles per pass) so memory stays flat as the image grows; None =
+            the whole image in one pass.
+        overlap: pixels neighbouring tiles share (blended).
+        tta: "x8" averages the eight flips/rotations (`restoregan.tiling.self_ensemble`,
+            eight times the work; each of the eight is tiled when `tile` is set); None = off.
+    """
+    check_settings(tile=tile, overlap=overlap, tta=tta)
+    fn = functools.partial(_single_pass, generator)
+    if tile is not None:
+        fn = functools.partial(
+            tiled_apply,
+            fn,
+            tile=tile,
+            overlap=overlap,
+            scale=generator.scale,
+            multiple=generator.size_multiple,
+            batch=tile_batch,
+        )
+    return self_ensemble(fn, x01) if tta else fn(x01)

@@ -9,6 +9,7 @@ config names (or, for the Dual-GAN chain, the published one). All weights go thr
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import torch
 from hydra.utils import instantiate
 
+from restoregan.export import ExportError, load_exported
 from restoregan.nets import load_weights
 from restoregan.nets.contract import Generator
 from restoregan.nets.generators.resnet import ResnetGenerator
@@ -26,11 +28,44 @@ from restoregan.nets.weights.load import EXPECTED
 from restoregan.pipeline import DualGANPipeline
 
 
+class DeviceError(ValueError):
+    """A `device=` setting that names no usable device."""
+
+
 def pick_device(name: str = "auto") -> torch.device:
     """`auto` picks CUDA when available, else the CPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:
+        raise DeviceError(
+            f"device={name!r} is not a device torch knows ({err}); use auto, cpu, cuda or "
+            "cuda:<index>"
+        ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(
+            f"device={name} asks for CUDA, but no CUDA GPU is visible; use device=cpu"
+        )
+    return device
+
+
+#: Suffixes of files written by src/export.py that `build_restorer` runs directly.
+EXPORTED_SUFFIXES = (".onnx", ".pt", ".ts", ".torchscript")
+
+
+def is_exported(path: str | Path) -> bool:
+    """An ONNX file, or a TorchScript archive (a zip holding compiled code, unlike the
+    zip that torch.save writes, so a state dict saved as .pt is not mistaken for one)."""
+    path = Path(path)
+    if path.suffix.lower() not in EXPORTED_SUFFIXES or not path.is_file():
+        return False
+    if path.suffix.lower() == ".onnx":
+        return True
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any("/code/" in name for name in archive.namelist())
 
 
 def _read(path: str | Path) -> dict:
@@ -64,15 +99,34 @@ def load_generator(
     return generator.to(device).eval(), meta
 
 
+def _class_name(target: Any) -> str:
+    return str(target or "?").rsplit(".", 1)[-1]
+
+
 def _generator_from_file(
-    path: str, fallback: Callable[[], Generator] | None, *, hint: str = ""
+    path: str,
+    fallback: Callable[[], Generator] | None,
+    *,
+    hint: str = "",
+    named: Any = None,
 ) -> tuple[Generator, str]:
     """A restoregan checkpoint rebuilds itself; an official file needs `fallback` to build one.
 
     `hint` is added to the error when the official file does not fit that architecture.
+    `named` is the generator config the user gave: a restoregan checkpoint of another
+    architecture is refused rather than silently run in place of it.
     """
     ckpt = _read(path)
     if suite.is_checkpoint(ckpt):
+        stored = (ckpt["restoregan"].get("generator") or {}).get("_target_")
+        asked = named.get("_target_") if named else None
+        if asked and stored and asked != stored:
+            raise CheckpointError(
+                f"{path} is a restoregan checkpoint of {_class_name(stored)}, but the "
+                f"generator= setting names {_class_name(asked)}. A restoregan checkpoint "
+                "rebuilds its own architecture: drop generator=, or pass the checkpoint "
+                f"trained with {_class_name(asked)}."
+            )
         generator, _ = load_generator(ckpt, label=path)  # read once: no second pass
         return generator, f"restoregan:{path}"
     if fallback is None:
@@ -107,8 +161,9 @@ def _chain_stage(
 def build_restorer(cfg: Any) -> tuple[Generator, str]:
     """The network `src/eval.py` and `src/deblur.py` run, from their config.
 
-    `pipeline: single` loads `ckpt_path` (a restoregan checkpoint, or an official file
-    with `generator=<arch>`); `pipeline: dual` chains `deblur_ckpt` and `sr_ckpt`.
+    `pipeline: single` loads `ckpt_path` (a restoregan checkpoint, an official file
+    with `generator=<arch>`, or an ONNX / TorchScript file of src/export.py, run through
+    `restoregan.export.load_exported`); `pipeline: dual` chains `deblur_ckpt` and `sr_ckpt`.
     Official files there are loaded into `generator@deblur_generator=<arch>` /
     `generator@sr_generator=<arch>` when given, else into the published architectures
     (DeblurGAN 2018 ResNet-9, ESRGAN x4 with 23 RRDBs).
@@ -116,10 +171,20 @@ def build_restorer(cfg: Any) -> tuple[Generator, str]:
     """
     if cfg.pipeline == "single":
         if not cfg.get("ckpt_path"):
-            raise CheckpointError("ckpt_path is required (a restoregan .ckpt or an official .pth)")
+            raise CheckpointError(
+                "ckpt_path is required (a restoregan .ckpt, an official .pth, or a .onnx / "
+                ".pt file written by src/export.py)"
+            )
         gen_cfg = cfg.get("generator")
+        if is_exported(cfg.ckpt_path):
+            if gen_cfg:
+                raise ExportError(
+                    f"ckpt_path={cfg.ckpt_path} is an exported file, which carries its own "
+                    "network; drop the generator= setting"
+                )
+            return load_exported(cfg.ckpt_path), f"exported:{cfg.ckpt_path}"
         fallback = (lambda: instantiate(gen_cfg)) if gen_cfg else None
-        return _generator_from_file(str(cfg.ckpt_path), fallback)
+        return _generator_from_file(str(cfg.ckpt_path), fallback, named=gen_cfg)
     if cfg.pipeline == "dual":
         if not cfg.get("deblur_ckpt") or not cfg.get("sr_ckpt"):
             raise CheckpointError("pipeline=dual needs deblur_ckpt=... and sr_ckpt=...")
@@ -139,4 +204,4 @@ def build_restorer(cfg: Any) -> tuple[Generator, str]:
             for stage, (arch, example) in published.items()
         )
         return DualGANPipeline(deblur=deblur, sr=sr), f"dual({d_src} -> {s_src})"
-    raise ValueError(f"pipeline must be 'single' or 'dual', got {cfg.pipeline!r}")
+    raise CheckpointError(f"pipeline must be 'single' or 'dual', got pipeline={cfg.pipeline!r}")

@@ -37,6 +37,20 @@ def evenly_spaced(items: Sequence[T], limit: int | None) -> list[T]:
     return [items[i] for i in np.linspace(0, len(items) - 1, limit).round().astype(int)]
 
 
+def _check_sizes(**sizes: int | None) -> None:
+    """Sizes must be positive integers (crops may be None): a zero crop or a negative
+    batch would otherwise fail deep inside a DataLoader, or silently train on full frames."""
+    for name, value in sizes.items():
+        if value is None and name in ("crop_size", "eval_crop"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            full = "null (full frames) or " if name in ("crop_size", "eval_crop") else ""
+            raise DatasetError(
+                f"data.{name} must be {full}a positive integer, got {value!r}; "
+                f"set e.g. data.{name}={256 if 'crop' in name else 1}"
+            )
+
+
 class PairedDataModule(L.LightningDataModule):
     """Loaders over paired datasets; subclasses say where the pairs come from.
 
@@ -79,6 +93,13 @@ class PairedDataModule(L.LightningDataModule):
         scale: int = 1,
     ) -> None:
         super().__init__()
+        _check_sizes(
+            batch_size=batch_size,
+            eval_batch_size=eval_batch_size,
+            crop_size=crop_size,
+            eval_crop=eval_crop,
+            scale=scale,
+        )
         # Which data a run saw is recorded by the resolved run config that every
         # checkpoint carries (restoregan.callbacks.run_config); hparams here would pickle
         # config objects that Lightning's weights-only checkpoint loading rejects.

@@ -2,25 +2,34 @@
 
 Every image enters the suite through :func:`read_image`, which returns 8-bit RGB whatever
 the file holds, and raises :class:`ImageReadError` (never a PIL or OpenCV trace) for a
-file that is missing, not an image, or truncated.
+file that is missing, not an image, or truncated. A user's own photos enter through
+:func:`read_photo` instead: EXIF orientation applied, and the metadata
+(:class:`PhotoInfo`: EXIF, ICC profile, JPEG quantisation) that :func:`write_image`
+carries over to the restored file.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, JpegImagePlugin, UnidentifiedImageError
 
 __all__ = [
     "IMAGE_EXTENSIONS",
     "DatasetError",
     "ImageReadError",
+    "ImageWriteError",
+    "PhotoInfo",
     "read_image",
+    "read_photo",
     "to_tensor",
     "to_uint8",
     "write_image",
@@ -30,6 +39,12 @@ __all__ = [
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_ORIENTATION = 0x0112  # the EXIF tag
+# Formats whose Pillow writers store an EXIF block and an ICC profile (BMP has neither).
+_METADATA_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")
+# Without the input's tables (a PNG saved as .jpg), PIL's default of 75 visibly softens
+# the detail a deblurring network just restored.
+DEFAULT_JPEG_QUALITY = 95
 _EXPECTED = "expected a readable PNG/JPEG (or BMP/TIFF/WebP) image"
 
 
@@ -39,6 +54,10 @@ class DatasetError(ValueError):
 
 class ImageReadError(DatasetError):
     """An image file is missing, is not an image, or is truncated/corrupt."""
+
+
+class ImageWriteError(DatasetError):
+    """An image file cannot be written (no permission, no space)."""
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -120,11 +139,110 @@ def _scale_16_to_8(array: np.ndarray) -> np.ndarray:
     return np.rint(array.astype(np.float64) / 257.0).astype(np.uint8)
 
 
-def write_image(path: str | os.PathLike, array: np.ndarray, *, png_compression: int = 6) -> None:
+# EXIF orientation -> the array operation that shows the stored pixels upright (the
+# transforms of PIL's ImageOps.exif_transpose, on the array so that 16-bit files decoded
+# through OpenCV are turned too).
+_UPRIGHT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    """What :func:`read_photo` keeps of a file besides its pixels, for :func:`write_image`.
+
+    Attributes:
+        orientation: the EXIF orientation that was applied to the pixels (1 = none).
+        exif: the file's EXIF block with the orientation reset to 1 (the pixels are
+            upright now), or None.
+        icc_profile: the embedded colour profile, or None.
+        jpeg_qtables: a JPEG's quantisation tables (its quality setting), or None.
+        jpeg_subsampling: a JPEG's chroma subsampling (PIL's code: 0 = 4:4:4, 1 = 4:2:2,
+            2 = 4:2:0), or None.
+    """
+
+    orientation: int = 1
+    exif: bytes | None = None
+    icc_profile: bytes | None = None
+    jpeg_qtables: Any = None
+    jpeg_subsampling: int | None = None
+
+
+def read_photo(path: str | os.PathLike) -> tuple[np.ndarray, PhotoInfo]:
+    """Read a photo as 8-bit RGB turned upright by its EXIF orientation, and its metadata.
+
+    The pixels come from :func:`read_image` (same conversions and errors); unlike it, the
+    EXIF orientation is applied, so a phone photo comes out the way viewers show it.
+    Unreadable metadata is dropped, never an error: the pixels are what matters.
+    """
+    array = read_image(path)
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+            orientation = int(exif.get(_ORIENTATION, 1) or 1)
+            if orientation in _UPRIGHT:
+                exif[_ORIENTATION] = 1
+            jpeg = im.format == "JPEG"
+            sampling = JpegImagePlugin.get_sampling(im) if jpeg else -1
+            info = PhotoInfo(
+                orientation=orientation if orientation in _UPRIGHT else 1,
+                exif=exif.tobytes() if len(exif) else None,
+                icc_profile=im.info.get("icc_profile") or None,
+                jpeg_qtables=dict(im.quantization) if jpeg and im.quantization else None,
+                jpeg_subsampling=sampling if sampling >= 0 else None,
+            )
+    except (OSError, SyntaxError, ValueError, TypeError):
+        return array, PhotoInfo()
+    if info.orientation in _UPRIGHT:
+        array = np.ascontiguousarray(_UPRIGHT[info.orientation](array))
+    return array, info
+
+
+def _save_options(fmt: str, channels: int, info: PhotoInfo | None, quality: int | None) -> dict:
+    options: dict[str, Any] = {}
+    if info is not None and fmt in _METADATA_FORMATS:
+        options.update(
+            {k: v for k, v in (("exif", info.exif), ("icc_profile", info.icc_profile)) if v}
+        )
+    if fmt == "JPEG":
+        tables = info.jpeg_qtables if info is not None else None
+        if quality is not None or not tables:
+            options["quality"] = DEFAULT_JPEG_QUALITY if quality is None else int(quality)
+        else:
+            # The input's own tables: the restored file keeps its quality setting exactly.
+            tables = [tables[k] for k in sorted(tables)]
+            if channels == 3 and len(tables) == 1:  # a grayscale JPEG restored in colour
+                tables = tables * 2
+            options["qtables"] = tables
+            if info.jpeg_subsampling is not None and channels == 3:
+                options["subsampling"] = info.jpeg_subsampling
+    return options
+
+
+def write_image(
+    path: str | os.PathLike,
+    array: np.ndarray,
+    *,
+    png_compression: int = 6,
+    info: PhotoInfo | None = None,
+    quality: int | None = None,
+) -> None:
     """Write an ``(H, W, 3)`` or ``(H, W)`` uint8 array; the format follows the suffix.
 
     ``png_compression`` is the zlib level for PNG (0-9): 1 encodes about 5x faster than
     the default 6 for files about a quarter larger, a good trade for caches.
+
+    ``info`` (from :func:`read_photo`) carries the source's EXIF block and ICC profile
+    into formats that store them (JPEG, PNG, WebP, TIFF) and, for a JPEG written from a
+    JPEG, its quantisation tables and chroma subsampling, so the file keeps the input's
+    quality setting. ``quality`` (1-100) overrides that; without either, JPEGs are
+    written at quality 95.
 
     Atomic: the image is written to a temporary file in the same folder and moved into
     place with ``os.replace``, so a reader (or a second process) never sees half a file.
@@ -143,13 +261,27 @@ def write_image(path: str | os.PathLike, array: np.ndarray, *, png_compression: 
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"write_image('{path}'): unknown image suffix '{path.suffix}'.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise ImageWriteError(
+            f"Cannot write image '{path}': {err.strerror or err}; expected a folder you can "
+            "write to; choose another output or fix its permissions."
+        ) from None
     try:
         with os.fdopen(fd, "wb") as f:
-            options = {"compress_level": png_compression} if fmt == "PNG" else {}
+            options = _save_options(fmt, 1 if array.ndim == 2 else 3, info, quality)
+            if fmt == "PNG":
+                options["compress_level"] = png_compression
             Image.fromarray(array).save(f, format=fmt, **options)
         os.replace(tmp, path)
+    except OSError as err:  # a full disk, a folder that vanished
+        Path(tmp).unlink(missing_ok=True)
+        raise ImageWriteError(
+            f"Cannot write image '{path}': {err.strerror or err}; check that its folder "
+            "has free space, or choose another output."
+        ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -157,7 +289,9 @@ def write_image(path: str | os.PathLike, array: np.ndarray, *, png_compression: 
 
 def to_tensor(array: np.ndarray) -> torch.Tensor:
     """``(H, W, 3)`` uint8 -> ``(3, H, W)`` float32 in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1))).float().div_(255.0)
+    # A copy, not ascontiguousarray: that returns a read-only PIL-backed array unchanged
+    # when the transpose happens to be contiguous already (a 1x1 image).
+    return torch.from_numpy(np.array(array.transpose(2, 0, 1), order="C")).float().div_(255.0)
 
 
 def to_uint8(tensor: torch.Tensor) -> np.ndarray:
