@@ -91,7 +91,9 @@ def plan(
                 "would replace or mix with your originals. Choose another folder, e.g. "
                 "output=restored/, or set overwrite=true to write there anyway."
             )
-        files = scan(source, recursive=recursive, exclude=output)
+        # An output folder inside the input (overwrite=true) is never read back as input.
+        inside = output.resolve() != source.resolve()
+        files = scan(source, recursive=recursive, exclude=output if inside else None)
         if not files:
             sub = any(p.is_dir() for p in source.iterdir())
             hint = "; add recursive=true to include its subfolders" if sub and not recursive else ""
