@@ -18,9 +18,19 @@ from tests.helpers import PROJECT_ROOT, TINY_MODEL, make_gopro_tree
 
 
 def run_script(
-    script: str, *args: str, cwd: Path, check: bool = True
+    script: str, *args: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    env = {**os.environ, "RESTOREGAN_ROOT": str(cwd), "OMP_NUM_THREADS": "2"}
+    # The traceback switches only when a test sets them: a developer's own setting would
+    # change what every error test sees.
+    switches = ("HYDRA_FULL_ERROR", "RESTOREGAN_TRACEBACK", "_RESTOREGAN_SET_HYDRA_FULL_ERROR")
+    base = {k: v for k, v in os.environ.items() if k not in switches}
+    env = {
+        **base,
+        "RESTOREGAN_ROOT": str(cwd),
+        "OMP_NUM_THREADS": "2",
+        "WANDB_MODE": "offline",
+        **(env or {}),
+    }
     proc = subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "src" / script), *args],
         cwd=cwd,
