@@ -84,7 +84,8 @@ def test_eval_writes_per_image_table_that_matches_skimage(gopro_run, tmp_path: P
         rows = list(csv.DictReader(f))
     assert summary["protocol"] == "deblur-rgb-8bit-ssim2d"
     assert summary["count"] == len(rows) == 4  # the whole test split: 2 sequences x 2 frames
-    assert list(rows[0]) == ["name", "psnr", "ssim", "psnr_input", "ssim_input"]
+    assert list(rows[0]) == ["name", "psnr", "ssim", "psnr_input", "ssim_input", "protocol"]
+    assert {r["protocol"] for r in rows} == {"deblur-rgb-8bit-ssim2d"}
     assert abs(summary["psnr"] - np.mean([float(r["psnr"]) for r in rows])) < 1e-4
     for row in rows:
         seq, frame = row["name"].split("/")
