@@ -33,20 +33,22 @@ def read(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB")).astype(int)
 
 
+def saved(net: torch.nn.Module, path: Path) -> tuple[torch.nn.Module, Path]:
+    """`net` in eval mode and its weights saved as a plain state dict (an "official" file)."""
+    torch.save(net.state_dict(), path)
+    return net.eval(), path
+
+
 @pytest.fixture
 def resnet(tmp_path: Path) -> tuple[ResnetGenerator, Path]:
     torch.manual_seed(1)
-    net = ResnetGenerator(ngf=8, n_blocks=2).eval()
-    torch.save(net.state_dict(), tmp_path / "resnet.pth")
-    return net, tmp_path / "resnet.pth"
+    return saved(ResnetGenerator(ngf=8, n_blocks=2), tmp_path / "resnet.pth")
 
 
 @pytest.fixture
 def local(tmp_path: Path) -> tuple[CNNBaseline, Path]:
     torch.manual_seed(2)
-    net = CNNBaseline(width=8, depth=3).eval()
-    torch.save(net.state_dict(), tmp_path / "local.pth")
-    return net, tmp_path / "local.pth"
+    return saved(CNNBaseline(width=8, depth=3), tmp_path / "local.pth")
 
 
 def test_a_photo_folder_restores_everything_readable(tmp_path: Path, resnet) -> None:

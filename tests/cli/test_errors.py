@@ -118,3 +118,13 @@ def test_user_error_of_a_sweep_job_is_a_user_error_with_its_message() -> None:
     err = UserError("input=x does not exist")
     err.__cause__ = ImageReadError("input=x does not exist")
     assert is_user_error(err) and user_message(err) == "input=x does not exist"
+
+
+def test_a_bad_override_names_it() -> None:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    err = caught(OverridesParser.create().parse_overrides, ["input=[a"])
+    assert is_user_error(err)
+    message = user_message(err)
+    assert message.startswith("could not read the command-line setting 'input=[a'")
+    assert "See https://" not in message

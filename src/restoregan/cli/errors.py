@@ -32,6 +32,7 @@ from hydra.errors import (
     HydraException,
     InstantiationException,
     MissingConfigException,
+    OverrideParseException,
 )
 from hydra.types import RunMode
 from omegaconf.errors import (
@@ -161,6 +162,12 @@ def user_message(err: BaseException) -> str:
         return str(root)
     if isinstance(root, MissingConfigException):
         return _missing_choice(root)
+    if isinstance(root, OverrideParseException):
+        detail = root.message.split("See https://", 1)[0].strip()
+        return (
+            f"could not read the command-line setting {root.override!r}: {detail}. Quote a "
+            "value holding brackets, commas or spaces, e.g. 'key=\"a value\"'."
+        )
     if isinstance(root, MissingMandatoryValue):
         key = root.full_key or root.key or "a value"
         return (
