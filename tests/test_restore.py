@@ -14,7 +14,7 @@ from restoregan.nets.generators.cnn_baseline import CNNBaseline
 from restoregan.nets.generators.resnet import ResnetGenerator
 from restoregan.nets.generators.srgn import SRGNGenerator
 from restoregan.nets.layers import pad_to_multiple
-from restoregan.restore import InferenceSettingError, from_range, min_side, restore, to_range
+from restoregan.restore import InferenceSettingError, from_range, restore, to_range
 from tests.helpers import CONF_DIR
 
 # Widths small enough for a CPU test; every other setting is the config file's.
@@ -54,14 +54,18 @@ def test_srgn_and_exported_files_restore_a_1x1_image(tmp_path: Path) -> None:
     assert restore(exported, torch.rand(1, 3, 1, 2)).shape == (1, 3, 1, 2)
 
 
-def test_images_of_normal_size_get_only_the_size_multiple_padding() -> None:
-    generator = ResnetGenerator(ngf=8, n_blocks=2).eval()
-    x = torch.rand(1, 3, 37, 53)
-    assert min(x.shape[-2:]) >= min_side(generator)
-    rng = generator.value_range
+@pytest.mark.parametrize(
+    ("name", "size"), [("resnet", (37, 53)), ("resnet", (5, 6)), ("rrdb", (3, 4))]
+)
+def test_sizes_the_network_takes_get_only_the_size_multiple_padding(name, size) -> None:
+    # ResNet-9 runs at 5x6 (padded to 8x8) and RRDB at any size: no min_side padding, so
+    # results do not change for any size that ran before.
+    generator = tiny_generator(name)
+    x = torch.rand(1, 3, *size)
+    rng, m, s = generator.value_range, generator.size_multiple, generator.scale
     with torch.no_grad():
-        expected = from_range(generator(to_range(pad_to_multiple(x, 4), rng)), rng)
-    expected = expected[..., :37, :53].clamp(0, 1)
+        expected = from_range(generator(to_range(pad_to_multiple(x, m), rng)), rng)
+    expected = expected[..., : size[0] * s, : size[1] * s].clamp(0, 1)
     assert torch.equal(restore(generator, x), expected)
 
 

@@ -17,11 +17,11 @@ from restoregan.nets.contract import Generator
 from restoregan.nets.layers import pad_to_multiple
 from restoregan.tiling import self_ensemble, tiled_apply
 
-#: Smallest side a generator is run on. Tiny images (a 1x1 thumbnail, a 3-pixel strip)
-#: are padded up to it and cropped back: below it reflection padding runs out of pixels
-#: and instance norm sees a single value per channel at the bottleneck. 16 covers every
-#: generator of the suite (ResNet-9 needs 8 = 2 x its size multiple, the depth-3 U-Net
-#: 9); networks with a larger size multiple get 2 x their multiple instead.
+#: Side tiny images are padded up to when a generator cannot run at their size: below it
+#: reflection padding runs out of pixels and instance norm sees a single value per
+#: channel at the bottleneck. 16 covers every generator of the suite (ResNet-9 needs 8 =
+#: 2 x its size multiple, the depth-3 U-Net 9); networks with a larger size multiple get
+#: 2 x their multiple instead.
 MIN_SIDE = 16
 
 #: Self-ensembles `restore(tta=...)` knows: "x8", the eight flips/rotations.
@@ -54,21 +54,18 @@ def input_baseline(x01: Tensor, size: tuple[int, int]) -> Tensor:
 
 
 def min_side(generator: Generator) -> int:
-    """The smallest input side `restore` runs `generator` on (a multiple of its size
-    multiple); smaller images are padded up to it."""
+    """The side (a multiple of the size multiple) that `restore` pads an image up to when
+    `generator` cannot run at the image's own size."""
     m = int(generator.size_multiple)
     side = max(MIN_SIDE, 2 * m)
     return side + (-side) % m
 
 
-def pad_for(generator: Generator, x01: Tensor) -> Tensor:
-    """Pad (B, C, H, W) at the bottom/right to what `generator` accepts: sides that are
-    multiples of its `size_multiple` and at least `min_side`; the caller crops back."""
+def pad_to_min_side(generator: Generator, x01: Tensor) -> Tensor:
+    """Pad (B, C, H, W) at the bottom/right to sides of at least `min_side` that are
+    multiples of the generator's `size_multiple`; the caller crops back."""
     h, w = x01.shape[-2:]
-    low = min_side(generator)
-    if h >= low and w >= low:
-        return pad_to_multiple(x01, generator.size_multiple)
-    m = int(generator.size_multiple)
+    m, low = int(generator.size_multiple), min_side(generator)
     th, tw = max(h, low), max(w, low)
     pad_h, pad_w = th + (-th) % m - h, tw + (-tw) % m - w
     # Reflection needs the pad to be narrower than the side; a 1-pixel image replicates.
@@ -76,10 +73,24 @@ def pad_for(generator: Generator, x01: Tensor) -> Tensor:
     return F.pad(x01, (0, pad_w, 0, pad_h), mode=mode)
 
 
+def _forward(generator: Generator, x01: Tensor) -> Tensor:
+    rng = generator.value_range
+    return from_range(generator(to_range(x01, rng)), rng)
+
+
 def _single_pass(generator: Generator, x01: Tensor) -> Tensor:
-    rng, scale = generator.value_range, generator.scale
     h, w = x01.shape[-2:]
-    out = from_range(generator(to_range(pad_for(generator, x01), rng)), rng)
+    try:
+        out = _forward(generator, pad_to_multiple(x01, generator.size_multiple))
+    except Exception:
+        # A tiny image (a thumbnail, a 1-pixel strip) that this network cannot take at its
+        # own size: torch, or onnxruntime for an exported file, raises from deep inside
+        # (a reflection pad wider than the image, instance norm over one value). Only
+        # then is it padded up to min_side, so every size that runs keeps its result.
+        if min(h, w) >= min_side(generator):
+            raise
+        out = _forward(generator, pad_to_min_side(generator, x01))
+    scale = generator.scale
     return out[..., : h * scale, : w * scale].clamp(0.0, 1.0)
 
 
@@ -113,8 +124,9 @@ def restore(
 ) -> Tensor:
     """Run `generator` on (B, 3, H, W) images in [0, 1] of any size; returns [0, 1], clamped.
 
-    One pass pads to the generator's `size_multiple` (and tiny images to `min_side`),
-    maps to its `value_range` and back, and crops the output to (scale*H, scale*W).
+    One pass pads to the generator's `size_multiple` (and an image too small for the
+    network up to `min_side`), maps to its `value_range` and back, and crops the output
+    to (scale*H, scale*W).
 
     Args:
         tile: restore in overlapping tiles of this side (`restoregan.tiling.tiled_apply`,

@@ -201,7 +201,7 @@ def test_eval_scores_the_ema_weights_on_the_y_channel(gan_run, tmp_path: Path) -
     ckpt = out / "checkpoints" / "last.ckpt"
     summary, rows = _run_eval(tmp_path, ckpt, root, "Set3")
     assert summary["protocol"] == SR_PROTOCOL and summary["count"] == 3
-    assert list(rows[0]) == ["name", "psnr", "ssim", "psnr_input", "ssim_input"]
+    assert list(rows[0]) == ["name", "psnr", "ssim", "psnr_input", "ssim_input", "protocol"]
 
     saved = torch.load(ckpt, weights_only=False)
     ema, raw = RRDBNet(**TINY_RRDB).eval(), RRDBNet(**TINY_RRDB).eval()
