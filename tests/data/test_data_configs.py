@@ -16,6 +16,8 @@ EXPECTED = {
     "demo": ("deblur", 1, 256),
     "gopro": ("deblur", 1, 256),
     "paired_folder": ("deblur", 1, 256),
+    "partial_blur": ("deblur", 1, 256),
+    "demo_partial": ("deblur", 1, 256),
     "div2k": ("sr", 4, 128),
     "sr_benchmark": ("sr", 4, None),
     "blur_lr": ("sr", 4, 128),
@@ -58,7 +60,9 @@ def test_config_is_explicit_and_instantiates(name, tmp_path):
         assert raw.crop_size == crop
 
 
-@pytest.mark.parametrize("name", ["gopro", "div2k", "sr_benchmark", "blur_lr", "paired_folder"])
+@pytest.mark.parametrize(
+    "name", ["gopro", "div2k", "sr_benchmark", "blur_lr", "paired_folder", "partial_blur"]
+)
 def test_user_paths_are_mandatory(name):
     raw = OmegaConf.load(CONF_DATA / f"{name}.yaml")
     assert any(OmegaConf.is_missing(raw, k) for k in raw)

@@ -6,12 +6,7 @@ import torch
 
 from restoregan.data.degradations import TrajectoryKernel, downsample_bicubic, gaussian_kernel
 from restoregan.data.io import DatasetError, ImageReadError, read_image, write_image
-from restoregan.data.pairs import (
-    DegradedPairDataset,
-    PairedImageDataset,
-    degrade_region,
-    match_by_stem,
-)
+from restoregan.data.pairs import DegradedPairDataset, PairedImageDataset, degrade_region
 
 
 def _check_item(item, in_shape, tgt_shape):
@@ -87,35 +82,6 @@ def test_unreadable_member_raises_image_error(tmp_path, make_image):
     ds = PairedImageDataset(pairs=[(tmp_path / "a.png", tmp_path / "b.png", "b")], train=False)
     with pytest.raises(ImageReadError, match=r"b\.png"):
         ds[0]
-
-
-def test_match_by_stem_any_extension_and_suffix(tmp_path, make_image):
-    make_image(tmp_path / "in" / "0001x4.png", 4, 4)
-    make_image(tmp_path / "in" / "0002x4.jpg", 4, 4)
-    make_image(tmp_path / "out" / "0001.png", 16, 16)
-    make_image(tmp_path / "out" / "0002.png", 16, 16)
-    pairs = match_by_stem(tmp_path / "in", tmp_path / "out", input_suffix="x4", name_prefix="s/")
-    assert [(a.name, b.name, n) for a, b, n in pairs] == [
-        ("0001x4.png", "0001.png", "s/0001.png"),
-        ("0002x4.jpg", "0002.png", "s/0002.png"),
-    ]
-
-
-def test_match_by_stem_errors(tmp_path, make_image):
-    (tmp_path / "in").mkdir()
-    (tmp_path / "out").mkdir()
-    with pytest.raises(DatasetError, match=r"No images found in '.*in'.*\*\.png"):
-        match_by_stem(tmp_path / "in", tmp_path / "out")
-    make_image(tmp_path / "in" / "lonely.png", 4, 4)
-    with pytest.raises(DatasetError, match=r"no target \(sharp/HR\) partner.*lonely\.png"):
-        match_by_stem(tmp_path / "in", tmp_path / "out")
-    make_image(tmp_path / "out" / "lonely.jpg", 4, 4)
-    make_image(tmp_path / "out" / "extra.png", 4, 4)
-    with pytest.raises(DatasetError, match=r"no input \(blurred/LR\) partner.*extra\.png"):
-        match_by_stem(tmp_path / "in", tmp_path / "out")
-    make_image(tmp_path / "in" / "lonely.jpg", 4, 4)
-    with pytest.raises(DatasetError, match="share the stem 'lonely'"):
-        match_by_stem(tmp_path / "in", tmp_path / "out")
 
 
 @pytest.mark.parametrize("kernel", [None, gaussian_kernel(1.2)])
