@@ -80,3 +80,19 @@ def test_demo_config_runs_end_to_end(tmp_path):
     assert len(dm.train_set) == 7 and len(dm.val_set) == 2
     batch = next(iter(dm.train_dataloader()))
     assert batch["input"].shape == (4, 3, 32, 32)
+
+
+def test_demo_partial_config_runs_end_to_end(tmp_path):
+    cfg = _load("demo_partial", tmp_path)
+    cfg.data.update(
+        {"max_side": 64, "train_variants": 1, "val_variants": 1, "crop_size": 32, "num_workers": 0}
+    )
+    cfg.data.gaussian.size = 15
+    dm = instantiate(cfg.data)
+    assert dm.cache_dir == tmp_path / "demo_partial_gaussian"
+    dm.prepare_data()
+    dm.setup("fit")
+    assert len(dm.train_set) == 7 and len(dm.val_set) == 2
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["input"].shape == (4, 3, 32, 32) and batch["mask"].shape == (4, 1, 32, 32)
+    assert set(next(iter(dm.val_dataloader()))) == {"input", "target", "name", "mask", "kernel"}

@@ -216,3 +216,11 @@ def test_frame_smaller_than_crop(gopro_root):
 def test_batch_larger_than_dataset(gopro_root):
     with pytest.raises(DatasetError, match="fewer than batch_size=8"):
         _dm(gopro_root, batch_size=8).setup("fit")
+
+
+def test_the_test_split_needs_no_valid_validation_setting(gopro_root):
+    dm = _dm(gopro_root, val_sequences=5)  # more than the 3 train sequences
+    dm.setup("test")  # what src/eval.py does
+    assert len(dm.test_set) == 4
+    with pytest.raises(DatasetError, match="val_sequences=5"):
+        dm.setup("fit")

@@ -132,3 +132,18 @@ def test_written_lr_round_trips(tmp_path):
     lr = degrade_region(image, 0, 0, (16, 16), kernel=gaussian_kernel(1.0), scale=2)
     write_image(tmp_path / "lr.png", lr)
     np.testing.assert_array_equal(read_image(tmp_path / "lr.png"), lr)
+
+
+def test_degraded_training_items_are_a_function_of_seed_epoch_and_index(tmp_path, make_image):
+    for i in range(2):
+        make_image(tmp_path / f"{i}.png", 32, 48, seed=i)
+    pairs = [(tmp_path / f"{i}.png", tmp_path / f"{i}.png", f"{i}.png") for i in range(2)]
+    ds = DegradedPairDataset(
+        pairs=pairs, seed=1, kernels=TrajectoryKernel(), train=True, crop_size=16
+    )
+    first = ds[(3, 1)]
+    torch.manual_seed(0)
+    np.random.seed(0)
+    assert torch.equal(first["input"], ds[(3, 1)]["input"])
+    assert not torch.equal(first["input"], ds[(4, 1)]["input"])  # new epoch: new kernel and crop
+    assert torch.equal(ds[1]["input"], ds[(0, 1)]["input"])

@@ -268,4 +268,8 @@ class GoProDataModule(PairedDataModule):
         return self._eval_set(evenly_spaced(self.split().val, self.val_max_images))
 
     def build_test(self) -> Dataset:
+        if self.split_options["val_source"] != "unet_patchgan":
+            # The test split whatever validation holds out: evaluating a checkpoint needs
+            # no valid validation setting.
+            return self._eval_set(gopro_pairs(self.root, "test", blur_type=self.blur_type))
         return self._eval_set(self.split().test)

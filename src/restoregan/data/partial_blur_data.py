@@ -43,7 +43,7 @@ from restoregan.data.io import DatasetError, read_image, write_image, write_kern
 from restoregan.data.pairs import PairedImageDataset
 from restoregan.data.partial_blur import GaussianKernel, RegionMaskSampler, synthesize_partial_blur
 
-__all__ = ["PartialBlurDataModule", "sharp_sources"]
+__all__ = ["PartialBlurDataModule"]
 
 Source = Literal["demo", "gopro", "div2k", "folder"]
 SOURCES = ("demo", "gopro", "div2k", "folder")
@@ -63,59 +63,6 @@ def _folder(directory: Path) -> list[tuple[Path, str]]:
     if not images:
         raise DatasetError(f"No images found in '{directory}' for data=partial_blur.")
     return [(p, p.name) for p in images.values()]
-
-
-def sharp_sources(
-    source: Source,
-    root: str | None,
-    *,
-    seed: int = 0,
-    photos: Sequence[str] = DEMO_PHOTOS,
-    val_photos: Sequence[str] = ("coffee", "flower"),
-    val_source: ValSource = "train_sequences",
-    val_sequences: int | Sequence[str] = 2,
-    split_sizes: Sequence[int] = (1600, 300, 313),
-    val_fraction: float = 0.1,
-) -> dict[str, list[SharpImage]]:
-    """The sharp images of each split (``train``, ``val``, ``test``) of a source."""
-    if source == "demo":
-        if not set(val_photos) < set(photos):
-            raise DatasetError(
-                f"val_photos {list(val_photos)} must be a strict subset of photos {list(photos)}."
-            )
-        demo = {p: (p + ".png", None, lambda p=p: load_demo_photo(p)) for p in photos}
-        val = [demo[p] for p in photos if p in val_photos]
-        return {"train": [demo[p] for p in photos if p not in val_photos], "val": val, "test": val}
-    if root is None:
-        raise DatasetError(f"data=partial_blur with source={source} needs data.root.")
-    if source == "gopro":
-        parts = gopro_split(
-            root,
-            val_source=val_source,
-            val_sequences=val_sequences,
-            split_sizes=split_sizes,
-            seed=seed,
-        )
-        return {s: _files([(p[1], p[2]) for p in getattr(parts, s)]) for s in SPLITS}
-    if source == "div2k":
-        layout = "  <root>/DIV2K_train_HR/*.png and <root>/DIV2K_valid_HR/*.png"
-        base = require_dir(root, "DIV2K root", layout)
-        valid = _folder(require_dir(base / "DIV2K_valid_HR", "DIV2K valid HR folder", layout))
-        train = _folder(require_dir(base / "DIV2K_train_HR", "DIV2K train HR folder", layout))
-        return {"train": _files(train), "val": _files(valid), "test": _files(valid)}
-    if source == "folder":
-        images = _folder(require_dir(root, "Sharp-image folder", "  <root>/<image>.png"))
-        n_val = max(1, round(val_fraction * len(images)))
-        if not 0 < val_fraction < 1 or n_val >= len(images):
-            raise DatasetError(
-                f"{len(images)} image(s) in '{root}' cannot be split with "
-                f"val_fraction={val_fraction}; add images or change data.val_fraction."
-            )
-        held = set(np.random.default_rng(seed).permutation(len(images))[:n_val].tolist())
-        val = [im for i, im in enumerate(images) if i in held]
-        train = [im for i, im in enumerate(images) if i not in held]
-        return {"train": _files(train), "val": _files(val), "test": _files(val)}
-    raise DatasetError(f"data.source must be one of {', '.join(SOURCES)}, got '{source}'.")
 
 
 class PartialBlurDataModule(PairedDataModule):
@@ -220,11 +167,58 @@ class PartialBlurDataModule(PairedDataModule):
             }
         )
 
+    def sharp_images(self) -> dict[str, list[SharpImage]]:
+        """The sharp images of each split (``train``, ``val``, ``test``) of the source."""
+        source, root, o = self.source, self.root, self.source_options
+        if source == "demo":
+            if not set(o["val_photos"]) < set(o["photos"]):
+                raise DatasetError(
+                    f"val_photos {o['val_photos']} must be a strict subset of photos {o['photos']}."
+                )
+            demo = {p: (p + ".png", None, lambda p=p: load_demo_photo(p)) for p in o["photos"]}
+            val = [demo[p] for p in o["photos"] if p in o["val_photos"]]
+            return {
+                "train": [demo[p] for p in o["photos"] if p not in o["val_photos"]],
+                "val": val,
+                "test": val,
+            }
+        if root is None:
+            raise DatasetError(f"data=partial_blur with source={source} needs data.root.")
+        if source == "gopro":
+            parts = gopro_split(
+                root,
+                val_source=o["val_source"],
+                val_sequences=o["val_sequences"],
+                split_sizes=o["split_sizes"],
+                seed=o["seed"],
+            )
+            return {s: _files([(p[1], p[2]) for p in getattr(parts, s)]) for s in SPLITS}
+        if source == "div2k":
+            layout = "  <root>/DIV2K_train_HR/*.png and <root>/DIV2K_valid_HR/*.png"
+            base = require_dir(root, "DIV2K root", layout)
+            valid = _folder(require_dir(base / "DIV2K_valid_HR", "DIV2K valid HR folder", layout))
+            train = _folder(require_dir(base / "DIV2K_train_HR", "DIV2K train HR folder", layout))
+            return {"train": _files(train), "val": _files(valid), "test": _files(valid)}
+        if source == "folder":
+            images = _folder(require_dir(root, "Sharp-image folder", "  <root>/<image>.png"))
+            val_fraction = o["val_fraction"]
+            n_val = max(1, round(val_fraction * len(images)))
+            if not 0 < val_fraction < 1 or n_val >= len(images):
+                raise DatasetError(
+                    f"{len(images)} image(s) in '{root}' cannot be split with "
+                    f"val_fraction={val_fraction}; add images or change data.val_fraction."
+                )
+            held = set(np.random.default_rng(o["seed"]).permutation(len(images))[:n_val].tolist())
+            val = [im for i, im in enumerate(images) if i in held]
+            train = [im for i, im in enumerate(images) if i not in held]
+            return {"train": _files(train), "val": _files(val), "test": _files(val)}
+        raise DatasetError(f"data.source must be one of {', '.join(SOURCES)}, got '{source}'.")
+
     def prepare_data(self) -> None:
         build_cache(self.cache_dir, self.params(), self._write, what="partial-blur")
 
     def _write(self, tmp: Path) -> dict:
-        sources = sharp_sources(self.source, self.root, **self.source_options)
+        sources = self.sharp_images()
         items: dict[str, list[str]] = {}
         for split in SPLITS:
             images = evenly_spaced(sources[split], self.limits.get(split))
