@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from restoregan.data.demo import DEMO_PHOTOS, DemoDataModule, load_demo_photo, synthesize_demo
 from restoregan.data.degradations import blur_image
+from restoregan.data.demo import DEMO_PHOTOS, DemoDataModule, load_demo_photo, synthesize_demo
 from restoregan.data.io import DatasetError, read_image, read_kernel
 
 # Small and quick: 3 photographs at 64 px, 2 kernels per training photo.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from restoregan.data.degradations import resize_bicubic
+from restoregan.data.degradations import resize_like_pil
 from restoregan.data.gopro import GoProDataModule, gopro_pairs, gopro_split
 from restoregan.data.io import DatasetError, read_image, to_uint8
 from tests.data.conftest import GOPRO_SEQUENCES
@@ -133,7 +133,8 @@ def test_split_is_logged_as_hyperparameters(gopro_root):
             logged.update(params)
 
     class Trainer:
-        loggers = [Logger()]
+        def __init__(self) -> None:
+            self.loggers = [Logger()]
 
     dm = _dm(gopro_root)
     dm.trainer = Trainer()
@@ -151,8 +152,8 @@ def test_eval_crop(gopro_root):
 def test_resize_like_deblurgan_train_and_optionally_eval(gopro_root):
     dm = _dm(gopro_root, resize=[24, 16], crop_size=16, hflip=False, vflip=False, rot90=False)
     dm.setup("fit")
-    blur_path, sharp_path, _ = dm.train_set.pairs[0]
-    small = resize_bicubic(read_image(sharp_path), (16, 24))
+    _, sharp_path, _ = dm.train_set.pairs[0]
+    small = resize_like_pil(read_image(sharp_path), (16, 24))
     crop = to_uint8(dm.train_set[0]["target"])
     windows = [c for c in range(24 - 16 + 1) if np.array_equal(small[:, c : c + 16], crop)]
     assert windows, "the training crop is not a window of the resized frame"

@@ -175,5 +175,5 @@ def test_argument_errors(tmp_path):
         PartialBlurDataModule(source="web", cache_dir=str(tmp_path))
     with pytest.raises(DatasetError, match="'gaussian' or 'motion'"):
         PartialBlurDataModule(kernel="defocus", cache_dir=str(tmp_path))
-    with pytest.raises(DatasetError, match="needs data.root"):
+    with pytest.raises(DatasetError, match=r"needs data\.root"):
         PartialBlurDataModule(source="gopro", cache_dir=str(tmp_path / "x")).prepare_data()

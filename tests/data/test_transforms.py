@@ -15,7 +15,6 @@ from restoregan.data.transforms import (
     random_crop_position,
     split_key,
 )
-
 from tests.data.conftest import random_image
 
 JITTER = PairedColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1)
@@ -38,13 +37,14 @@ def test_identical_pair_stays_identical_through_crop_and_augmentation():
 
 
 def test_crop_is_the_window_at_the_position_and_reaches_every_position():
-    image = random_image(20, 23)
+    image, other = random_image(20, 23), random_image(20, 23, seed=1)
     mask = np.random.default_rng(1).random((20, 23)).astype(np.float32)
     seen = set()
     for i in range(400):
         top, left = random_crop_position(20, 23, crop_size=16, rng=item_rngs(0, 0, i).crop)
-        a, b, m = crop_pair(image, image, mask, top=top, left=left, crop_size=16)
+        a, b, m = crop_pair(image, other, mask, top=top, left=left, crop_size=16)
         np.testing.assert_array_equal(a, image[top : top + 16, left : left + 16])
+        np.testing.assert_array_equal(b, other[top : top + 16, left : left + 16])
         np.testing.assert_array_equal(m, mask[top : top + 16, left : left + 16])
         seen.add((top, left))
     # 5 x 8 positions, the last row and column included (an off-by-one loses them).

@@ -194,7 +194,7 @@ class GoProDataModule(PairedDataModule):
             sequence names) at setup.
         val_max_images: validation subset size (``None`` = the whole validation part).
         resize: ``[width, height]`` every training frame is resized to before cropping
-            (MATLAB-style antialiased bicubic); DeblurGAN's loader uses ``[640, 360]``.
+            (PIL bicubic); DeblurGAN's loader uses ``[640, 360]``.
         resize_eval: resize validation/test frames too (DeblurGAN's protocol: its
             published numbers are at 640x360, not 1280x720).
         Others (crops, batch size, workers, augmentation): see :class:`PairedDataModule`.

@@ -27,7 +27,7 @@ from restoregan.data.degradations import (
     TrajectoryKernel,
     blur_image,
     downsample_bicubic,
-    resize_bicubic,
+    resize_like_pil,
 )
 from restoregan.data.folders import Pair, name_rng
 from restoregan.data.io import DatasetError, read_image, read_kernel, read_mask, to_tensor
@@ -177,10 +177,8 @@ class PairedImageDataset(Dataset):
         target = target[:th, :tw]
         mask = self._mask(index, (th, tw))
         if self.resize is not None and (th, tw) != self.resize:
-            # MATLAB-style antialiased bicubic: the filter PIL's BICUBIC resize (DeblurGAN's
-            # loader) applies, up to border handling.
-            inp, target = resize_bicubic(inp, self.resize), resize_bicubic(target, self.resize)
-            mask = None if mask is None else resize_bicubic(mask, self.resize)
+            inp, target = resize_like_pil(inp, self.resize), resize_like_pil(target, self.resize)
+            mask = None if mask is None else resize_like_pil(mask, self.resize)
             th, tw = self.resize
         top, left, size = self._window(th, tw, rngs, str(pair[1]))
         if self.crop:
