@@ -28,13 +28,20 @@ def make_image() -> Callable[..., np.ndarray]:
     return make
 
 
+#: Sequence names of the fake GoPro; train and test names differ, as in the real set.
+GOPRO_SEQUENCES = {
+    "train": ("GOPR0001_11_00", "GOPR0002_11_00", "GOPR0003_11_00"),
+    "test": ("GOPR0101_11_00", "GOPR0102_11_00"),
+}
+
+
 @pytest.fixture
 def gopro_root(tmp_path: Path, make_image) -> Path:
-    """A fake GOPRO_Large: {train,test} x 2 sequences x 2 frames of 48x32 (WxH)."""
+    """A fake GOPRO_Large: 3 train and 2 test sequences x 2 frames of 48x32 (WxH)."""
     root = tmp_path / "GOPRO_Large"
     seed = 0
-    for split in ("train", "test"):
-        for seq in ("GOPR0001_11_00", "GOPR0002_11_00"):
+    for split, sequences in GOPRO_SEQUENCES.items():
+        for seq in sequences:
             for frame in ("000001.png", "000002.png"):
                 for kind in ("blur", "blur_gamma", "sharp"):
                     seed += 1

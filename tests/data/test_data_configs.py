@@ -16,6 +16,8 @@ EXPECTED = {
     "demo": ("deblur", 1, 256),
     "gopro": ("deblur", 1, 256),
     "paired_folder": ("deblur", 1, 256),
+    "partial_blur": ("deblur", 1, 256),
+    "demo_partial": ("deblur", 1, 256),
     "div2k": ("sr", 4, 128),
     "sr_benchmark": ("sr", 4, None),
     "blur_lr": ("sr", 4, 128),
@@ -58,7 +60,9 @@ def test_config_is_explicit_and_instantiates(name, tmp_path):
         assert raw.crop_size == crop
 
 
-@pytest.mark.parametrize("name", ["gopro", "div2k", "sr_benchmark", "blur_lr", "paired_folder"])
+@pytest.mark.parametrize(
+    "name", ["gopro", "div2k", "sr_benchmark", "blur_lr", "paired_folder", "partial_blur"]
+)
 def test_user_paths_are_mandatory(name):
     raw = OmegaConf.load(CONF_DATA / f"{name}.yaml")
     assert any(OmegaConf.is_missing(raw, k) for k in raw)
@@ -76,3 +80,19 @@ def test_demo_config_runs_end_to_end(tmp_path):
     assert len(dm.train_set) == 7 and len(dm.val_set) == 2
     batch = next(iter(dm.train_dataloader()))
     assert batch["input"].shape == (4, 3, 32, 32)
+
+
+def test_demo_partial_config_runs_end_to_end(tmp_path):
+    cfg = _load("demo_partial", tmp_path)
+    cfg.data.update(
+        {"max_side": 64, "train_variants": 1, "val_variants": 1, "crop_size": 32, "num_workers": 0}
+    )
+    cfg.data.gaussian.size = 15
+    dm = instantiate(cfg.data)
+    assert dm.cache_dir == tmp_path / "demo_partial_gaussian"
+    dm.prepare_data()
+    dm.setup("fit")
+    assert len(dm.train_set) == 7 and len(dm.val_set) == 2
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["input"].shape == (4, 3, 32, 32) and batch["mask"].shape == (4, 1, 32, 32)
+    assert set(next(iter(dm.val_dataloader()))) == {"input", "target", "name", "mask", "kernel"}

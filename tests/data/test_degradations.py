@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from restoregan.data.degradations import (
     TrajectoryKernel,
@@ -12,6 +13,7 @@ from restoregan.data.degradations import (
     random_trajectory,
     rasterise_trajectory,
     resize_bicubic,
+    resize_like_pil,
 )
 from restoregan.data.io import DatasetError, read_image
 
@@ -131,3 +133,14 @@ def test_downsample_matches_set5_lr(shared_data):
         diff = np.abs(downsample_bicubic(hr, 4).astype(int) - lr)
         assert diff.max() <= 1, hr_path.name
         assert (diff > 0).mean() < 0.005, hr_path.name
+
+
+def test_resize_like_pil_is_pils_bicubic_for_images_and_masks():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (36, 64, 3), dtype=np.uint8)
+    expected = np.asarray(Image.fromarray(image).resize((32, 18), Image.BICUBIC))
+    np.testing.assert_array_equal(resize_like_pil(image, (18, 32)), expected)
+    mask = (rng.random((36, 64)) > 0.5).astype(np.float32)  # sharp edges overshoot in bicubic
+    small = resize_like_pil(mask, (18, 32))
+    assert small.shape == (18, 32) and small.dtype == np.float32
+    assert small.min() >= 0.0 and small.max() <= 1.0 and 0.3 < small.mean() < 0.7

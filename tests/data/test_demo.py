@@ -6,8 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from restoregan.data.degradations import blur_image
 from restoregan.data.demo import DEMO_PHOTOS, DemoDataModule, load_demo_photo, synthesize_demo
-from restoregan.data.io import DatasetError, read_image
+from restoregan.data.io import DatasetError, read_image, read_kernel
 
 # Small and quick: 3 photographs at 64 px, 2 kernels per training photo.
 SMALL = {
@@ -118,3 +119,26 @@ def test_datamodule_prepare_setup_and_batches(tmp_path):
     )
     with pytest.raises(DatasetError, match="other parameters"):
         other_seed.setup("fit")
+
+
+def test_each_pair_saves_the_kernel_that_blurred_it(tmp_path):
+    root = synthesize_demo(tmp_path / "demo", seed=0, **SMALL)
+    assert sorted(p.name for p in (root / "train" / "kernel").iterdir()) == [
+        "astronaut_0.npy",
+        "astronaut_1.npy",
+        "chelsea_0.npy",
+        "chelsea_1.npy",
+    ]
+    for split, name in (("train", "chelsea_1"), ("val", "coffee_0")):
+        kernel = read_kernel(root / split / "kernel" / f"{name}.npy")
+        sharp = read_image(root / split / "sharp" / f"{name}.png")
+        blurred = blur_image(sharp / np.float32(255), kernel) * 255
+        np.testing.assert_array_equal(
+            read_image(root / split / "blur" / f"{name}.png"), np.rint(blurred)
+        )
+    dm = DemoDataModule(root=str(root), seed=0, crop_size=32, num_workers=0, **SMALL)
+    dm.setup("validate")
+    item = dm.val_set[0]
+    np.testing.assert_array_equal(
+        item["kernel"].numpy(), read_kernel(root / "val" / "kernel" / "coffee_0.npy")
+    )

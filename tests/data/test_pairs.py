@@ -6,12 +6,7 @@ import torch
 
 from restoregan.data.degradations import TrajectoryKernel, downsample_bicubic, gaussian_kernel
 from restoregan.data.io import DatasetError, ImageReadError, read_image, write_image
-from restoregan.data.pairs import (
-    DegradedPairDataset,
-    PairedImageDataset,
-    degrade_region,
-    match_by_stem,
-)
+from restoregan.data.pairs import DegradedPairDataset, PairedImageDataset, degrade_region
 
 
 def _check_item(item, in_shape, tgt_shape):
@@ -89,35 +84,6 @@ def test_unreadable_member_raises_image_error(tmp_path, make_image):
         ds[0]
 
 
-def test_match_by_stem_any_extension_and_suffix(tmp_path, make_image):
-    make_image(tmp_path / "in" / "0001x4.png", 4, 4)
-    make_image(tmp_path / "in" / "0002x4.jpg", 4, 4)
-    make_image(tmp_path / "out" / "0001.png", 16, 16)
-    make_image(tmp_path / "out" / "0002.png", 16, 16)
-    pairs = match_by_stem(tmp_path / "in", tmp_path / "out", input_suffix="x4", name_prefix="s/")
-    assert [(a.name, b.name, n) for a, b, n in pairs] == [
-        ("0001x4.png", "0001.png", "s/0001.png"),
-        ("0002x4.jpg", "0002.png", "s/0002.png"),
-    ]
-
-
-def test_match_by_stem_errors(tmp_path, make_image):
-    (tmp_path / "in").mkdir()
-    (tmp_path / "out").mkdir()
-    with pytest.raises(DatasetError, match=r"No images found in '.*in'.*\*\.png"):
-        match_by_stem(tmp_path / "in", tmp_path / "out")
-    make_image(tmp_path / "in" / "lonely.png", 4, 4)
-    with pytest.raises(DatasetError, match=r"no target \(sharp/HR\) partner.*lonely\.png"):
-        match_by_stem(tmp_path / "in", tmp_path / "out")
-    make_image(tmp_path / "out" / "lonely.jpg", 4, 4)
-    make_image(tmp_path / "out" / "extra.png", 4, 4)
-    with pytest.raises(DatasetError, match=r"no input \(blurred/LR\) partner.*extra\.png"):
-        match_by_stem(tmp_path / "in", tmp_path / "out")
-    make_image(tmp_path / "in" / "lonely.jpg", 4, 4)
-    with pytest.raises(DatasetError, match="share the stem 'lonely'"):
-        match_by_stem(tmp_path / "in", tmp_path / "out")
-
-
 @pytest.mark.parametrize("kernel", [None, gaussian_kernel(1.2)])
 def test_degraded_region_equals_crop_of_degraded_frame(kernel):
     image = np.random.default_rng(0).integers(0, 256, (64, 80, 3), dtype=np.uint8)
@@ -166,3 +132,18 @@ def test_written_lr_round_trips(tmp_path):
     lr = degrade_region(image, 0, 0, (16, 16), kernel=gaussian_kernel(1.0), scale=2)
     write_image(tmp_path / "lr.png", lr)
     np.testing.assert_array_equal(read_image(tmp_path / "lr.png"), lr)
+
+
+def test_degraded_training_items_are_a_function_of_seed_epoch_and_index(tmp_path, make_image):
+    for i in range(2):
+        make_image(tmp_path / f"{i}.png", 32, 48, seed=i)
+    pairs = [(tmp_path / f"{i}.png", tmp_path / f"{i}.png", f"{i}.png") for i in range(2)]
+    ds = DegradedPairDataset(
+        pairs=pairs, seed=1, kernels=TrajectoryKernel(), train=True, crop_size=16
+    )
+    first = ds[(3, 1)]
+    torch.manual_seed(0)
+    np.random.seed(0)
+    assert torch.equal(first["input"], ds[(3, 1)]["input"])
+    assert not torch.equal(first["input"], ds[(4, 1)]["input"])  # new epoch: new kernel and crop
+    assert torch.equal(ds[1]["input"], ds[(0, 1)]["input"])

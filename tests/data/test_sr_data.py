@@ -173,9 +173,9 @@ def test_blur_lr_gopro_real_blur(gopro_root):
     dm.setup("test")
     item = next(iter(dm.test_dataloader()))
     assert item["input"].shape == (1, 3, 8, 12) and item["target"].shape == (1, 3, 32, 48)
-    blur = read_image(gopro_root / "test" / "GOPR0001_11_00" / "blur" / "000001.png")
+    blur = read_image(gopro_root / "test" / "GOPR0101_11_00" / "blur" / "000001.png")
     np.testing.assert_array_equal(to_uint8(item["input"][0]), downsample_bicubic(blur, 4))
-    sharp = read_image(gopro_root / "test" / "GOPR0001_11_00" / "sharp" / "000001.png")
+    sharp = read_image(gopro_root / "test" / "GOPR0101_11_00" / "sharp" / "000001.png")
     np.testing.assert_array_equal(to_uint8(item["target"][0]), sharp)
 
 

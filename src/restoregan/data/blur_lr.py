@@ -9,6 +9,8 @@ on. Sources:
 - ``folder``: HR images of a folder (e.g. Set5/HR); ``k`` is synthetic.
 - ``gopro``: GoPro frames; source = the real blurred frame, target = its sharp partner
   (1280x720 -> 320x180 inputs at x4). Use ``kernel: none`` to keep only the real blur.
+  Validation holds out whole train sequences by default, as ``data=gopro`` does
+  (``val_source``, ``val_sequences``: see :mod:`restoregan.data.gopro`).
 """
 
 from __future__ import annotations
@@ -20,13 +22,10 @@ from torch.utils.data import Dataset
 
 from restoregan.data.datamodule import PairedDataModule, evenly_spaced
 from restoregan.data.degradations import TrajectoryKernel, load_levin_kernels
-from restoregan.data.gopro import BlurType, gopro_pairs
+from restoregan.data.folders import require_dir
+from restoregan.data.gopro import BlurType, ValSource, gopro_split
 from restoregan.data.io import DatasetError
-from restoregan.data.pairs import (
-    DegradedPairDataset,
-    KernelSource,
-    require_dir,
-)
+from restoregan.data.pairs import DegradedPairDataset, KernelSource
 from restoregan.data.sr import hr_only_pairs
 
 __all__ = ["BlurLRDataModule"]
@@ -41,7 +40,7 @@ class BlurLRDataModule(PairedDataModule):
     for a seed.
 
     Evaluation kernels are fixed per image by ``(seed, name)``; training draws fresh
-    kernels from torch's RNG. Training crops are ``crop_size`` on the target side.
+    kernels from each item's ``(seed, epoch, index)`` stream. Training crops are ``crop_size`` on the target side.
 
     Args:
         source: ``"folder"`` or ``"gopro"`` (see the module docstring).
@@ -56,6 +55,7 @@ class BlurLRDataModule(PairedDataModule):
         kernels_dir: folder of ``levin09_{1..8}.npy`` for ``kernel="levin"``.
         trajectory: kernel sampler for ``kernel="trajectory"`` (default parameters if None).
         blur_type: ``gopro`` only: ``linear`` or ``gamma`` blurred frames.
+        val_source, val_sequences: ``gopro`` only: where validation frames come from.
         eval_crop: HR centre crop for validation/test; ``None`` = full images.
         val_max_images: validation subset size (``None`` = all); test uses all images.
         Others (crops, batch size, workers, augmentation): see :class:`PairedDataModule`.
@@ -75,6 +75,8 @@ class BlurLRDataModule(PairedDataModule):
         kernels_dir: str | None = None,
         trajectory: TrajectoryKernel | None = None,
         blur_type: BlurType = "linear",
+        val_source: ValSource = "train_sequences",
+        val_sequences: int | list[str] = 2,
         val_max_images: int | None = 16,
         seed: int = 0,
         **common: Any,
@@ -102,6 +104,10 @@ class BlurLRDataModule(PairedDataModule):
         self.kernels_dir = kernels_dir
         self.trajectory = trajectory or TrajectoryKernel()
         self.blur_type = blur_type
+        self.val_source = val_source
+        self.val_sequences = (
+            val_sequences if isinstance(val_sequences, int) else list(val_sequences)
+        )
         self.val_max_images = val_max_images
 
     def _kernels(self) -> KernelSource:
@@ -109,11 +115,17 @@ class BlurLRDataModule(PairedDataModule):
             return load_levin_kernels(self.kernels_dir)
         return self.trajectory if self.kernel == "trajectory" else None
 
-    def _pairs(self, split: Literal["train", "eval"]) -> list:
+    def _pairs(self, split: Literal["train", "val", "test"]) -> list:
         if self.source == "gopro":
-            return gopro_pairs(
-                self.root, "train" if split == "train" else "test", blur_type=self.blur_type
+            parts = gopro_split(
+                self.root,
+                blur_type=self.blur_type,
+                val_source=self.val_source,
+                val_sequences=self.val_sequences,
+                seed=self.seed,
             )
+            self.split_info = parts.info
+            return getattr(parts, split)
         if split == "train":
             if self.train_root is None:
                 raise DatasetError(
@@ -142,7 +154,7 @@ class BlurLRDataModule(PairedDataModule):
         return self._dataset(self._pairs("train"), train=True)
 
     def build_val(self) -> Dataset:
-        return self._dataset(evenly_spaced(self._pairs("eval"), self.val_max_images), train=False)
+        return self._dataset(evenly_spaced(self._pairs("val"), self.val_max_images), train=False)
 
     def build_test(self) -> Dataset:
-        return self._dataset(self._pairs("eval"), train=False)
+        return self._dataset(self._pairs("test"), train=False)

@@ -2,8 +2,9 @@
 
 Subclasses build their datasets in ``build_train`` / ``build_val`` / ``build_test``;
 this class owns the loaders. The training loader shuffles and drops the last partial
-batch; under DDP Lightning swaps in a ``DistributedSampler`` by itself, and the shuffle
-order and worker seeds come from torch's global RNG, so ``seed_everything`` fixes them.
+batch; under DDP Lightning swaps in a ``DistributedSampler`` by itself. What each item
+looks like (crop, flips, synthetic kernels) is a function of ``(seed, epoch, index)``
+inside the dataset (see :mod:`restoregan.data.transforms`), not of any global RNG.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ class PairedDataModule(L.LightningDataModule):
         batch_size: training batch size (per process under DDP).
         num_workers: DataLoader worker processes (0 = load in the main process).
         crop_size: see above.
-        seed: fixes what the data *is* (synthesis, kernels, splits); augmentation is
-            seeded by ``seed_everything`` through torch's global RNG instead.
+        seed: fixes what the data *is* (synthesis, kernels, splits) and, with each item's
+            ``(epoch, index)``, its training augmentation.
         pin_memory: ``None`` = on when CUDA is available.
         eval_crop: target-side centre crop for validation/test; ``None`` = full frames.
         hflip, vflip, rot90: random flips and 90-degree rotations of training pairs.
@@ -75,6 +76,9 @@ class PairedDataModule(L.LightningDataModule):
     """
 
     protocol: str = "deblur"
+    #: How validation was chosen, e.g. ``{"val_source": "train_sequences", ...}``: logged as
+    #: hyper-parameters at setup, so a run records it beside its resolved config.
+    split_info: dict[str, str]
 
     def __init__(
         self,
@@ -109,7 +113,8 @@ class PairedDataModule(L.LightningDataModule):
         self.seed = seed
         self.pin_memory = pin_memory
         self.eval_crop = eval_crop
-        # Training-time augmentation, the same transform on both images of a pair.
+        # Training-time augmentation, the same transform on both images of a pair, drawn
+        # from the item's (seed, epoch, index): datasets also get `seed`.
         self.augment = {
             "hflip": hflip,
             "vflip": vflip,
@@ -121,6 +126,7 @@ class PairedDataModule(L.LightningDataModule):
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
+        self.split_info = {}
 
     def build_train(self) -> Dataset:
         raise NotImplementedError
@@ -141,8 +147,16 @@ class PairedDataModule(L.LightningDataModule):
                 )
         if stage in (None, "fit", "validate"):
             self.val_set = self.build_val()
+            self._log_split()
         if stage in (None, "test", "predict"):
             self.test_set = self.build_test()
+
+    def _log_split(self) -> None:
+        trainer = getattr(self, "trainer", None)
+        if not self.split_info or trainer is None:
+            return
+        for logger in trainer.loggers:
+            logger.log_hyperparams({f"data/{k}": v for k, v in self.split_info.items()})
 
     def _loader(self, dataset: Dataset | None, stage: str, *, train: bool) -> DataLoader:
         if dataset is None:

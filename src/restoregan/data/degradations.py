@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from scipy import sparse
 from scipy.signal import fftconvolve
 
@@ -26,6 +27,7 @@ __all__ = [
     "random_trajectory",
     "rasterise_trajectory",
     "resize_bicubic",
+    "resize_like_pil",
 ]
 
 
@@ -274,6 +276,27 @@ def resize_bicubic(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if is_uint8:
         return x.astype(np.uint8)
     return np.clip(x, 0.0, 1.0).astype(np.float32)
+
+
+def resize_like_pil(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize to ``size = (height, width)`` with PIL's ``BICUBIC`` filter.
+
+    DeblurGAN's loader resizes GoPro frames this way (to 640x360) before cropping; PIL is
+    also about 10x faster than :func:`resize_bicubic`, which matters in a loader. (The
+    reference resizes blurred and sharp side by side in one image, so its filter mixes a
+    few pixels across their shared edge; here each image is resized on its own.)
+
+    Args:
+        image: ``(H, W, 3)`` uint8, or ``(H, W)`` float (a mask: the result is clipped to
+            [0, 1]).
+    """
+    height, width = size
+    if image.dtype == np.uint8:
+        return np.asarray(Image.fromarray(image).resize((width, height), Image.BICUBIC))
+    resized = Image.fromarray(image.astype(np.float32)).resize(  # mode "F"
+        (width, height), Image.BICUBIC
+    )
+    return np.clip(np.asarray(resized), 0.0, 1.0)
 
 
 def downsample_bicubic(image: np.ndarray, scale: int) -> np.ndarray:

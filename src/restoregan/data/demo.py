@@ -5,16 +5,16 @@ It needs no download, so ``python src/train.py`` runs out of the box. Layout und
 
     manifest.json                      what was generated (seed, version, kernel params)
     train/{blur,sharp}/<photo>_<k>.png k = 0 .. train_variants-1 (a different kernel each)
+    train/kernel/<photo>_<k>.npy       the kernel of that pair (float32, sums to 1)
     val/{blur,sharp}/<photo>_<k>.png   held-out photographs (split by image, not by crop)
+    val/kernel/<photo>_<k>.npy
+
+Validation and test items carry their true ``kernel`` (for non-blind baselines).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,15 +22,17 @@ from typing import Any
 import numpy as np
 from torch.utils.data import Dataset
 
+from restoregan.data.cache import build_cache, json_params, link_or_copy, read_params
 from restoregan.data.datamodule import PairedDataModule
 from restoregan.data.degradations import TrajectoryKernel, blur_image, resize_bicubic
-from restoregan.data.io import DatasetError, write_image
-from restoregan.data.pairs import PairedImageDataset, match_by_stem, name_rng
+from restoregan.data.folders import match_by_stem, name_rng
+from restoregan.data.io import DatasetError, write_image, write_kernel
+from restoregan.data.pairs import PairedImageDataset
 
 __all__ = ["DEMO_PHOTOS", "DemoDataModule", "load_demo_photo", "synthesize_demo"]
 
-#: Bump when the synthesis changes, so existing caches are regenerated.
-DEMO_VERSION = 1
+#: Bump when the synthesis changes, so existing caches are regenerated (2: kernels saved).
+DEMO_VERSION = 2
 #: Colour photographs bundled with the libraries (grayscale and synthetic images left out;
 #: ``skimage.data.cat`` is ``chelsea`` again).
 DEMO_PHOTOS: tuple[str, ...] = (
@@ -44,7 +46,6 @@ DEMO_PHOTOS: tuple[str, ...] = (
     "china",  # scikit-learn sample images
     "flower",
 )
-_MANIFEST = "manifest.json"
 _KIND = "restoregan-demo"
 
 
@@ -65,7 +66,7 @@ def load_demo_photo(name: str) -> np.ndarray:
     return np.asarray(getattr(skimage.data, name)(), dtype=np.uint8)[..., :3]
 
 
-def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:
+def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
     h, w = image.shape[:2]
     if max(h, w) <= max_side:
         return image
@@ -94,13 +95,6 @@ def _manifest_params(
         "photos": list(photos),
         "kernel": {k: list(v) if isinstance(v, tuple) else v for k, v in kernel.params().items()},
     }
-
-
-def _read_manifest(root: Path) -> dict | None:
-    try:
-        return json.loads((root / _MANIFEST).read_text())["params"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def synthesize_demo(
@@ -145,68 +139,34 @@ def synthesize_demo(
         photos=photos,
         kernel=kernel,
     )
-    if _read_manifest(root) == params:
-        return root
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
-    try:
+
+    def write(tmp: Path) -> dict:
         counts = {"train": 0, "val": 0}
         for photo in photos:
             split = "val" if photo in val_photos else "train"
-            sharp = _shrink(load_demo_photo(photo), max_side)
+            sharp = shrink(load_demo_photo(photo), max_side)
             sharp_float = sharp.astype(np.float32) / 255.0
             first_sharp = None
             for k in range(val_variants if split == "val" else train_variants):
                 name = f"{photo}_{k}.png"
-                blur = blur_image(sharp_float, kernel.sample(name_rng(seed, f"{photo}/{k}")))
+                kernel_k = kernel.sample(name_rng(seed, f"{photo}/{k}"))
+                blur = blur_image(sharp_float, kernel_k)
                 write_image(
                     tmp / split / "blur" / name,
                     np.rint(blur * 255.0).astype(np.uint8),
                     png_compression=1,
                 )
+                write_kernel(tmp / split / "kernel" / f"{photo}_{k}.npy", kernel_k)
                 sharp_path = tmp / split / "sharp" / name
                 if first_sharp is None:
                     write_image(sharp_path, sharp, png_compression=1)
                     first_sharp = sharp_path
                 else:
-                    _link_or_copy(first_sharp, sharp_path)  # same pixels: skip re-encoding
+                    link_or_copy(first_sharp, sharp_path)  # same pixels: skip re-encoding
                 counts[split] += 1
-        manifest = {"params": params, "pairs": counts}
-        (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        _install(tmp, root, params)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return root
+        return {"pairs": counts}
 
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:  # filesystems without hard links
-        shutil.copyfile(src, dst)
-
-
-def _install(tmp: Path, root: Path, params: dict) -> None:
-    """Move the finished ``tmp`` folder to ``root``, tolerating a concurrent winner."""
-    if root.exists():
-        if _read_manifest(root) == params:
-            return  # another process finished first
-        if not (root / _MANIFEST).is_file() and any(root.iterdir()):
-            raise DatasetError(
-                f"Demo root '{root}' exists, is not empty and holds no {_MANIFEST}: it is not a "
-                f"demo cache, so it is left alone. Point data.root at an empty or new folder."
-            )
-        stale = root.with_name(f".{root.name}.stale-{uuid.uuid4().hex}")
-        try:
-            os.rename(root, stale)
-            shutil.rmtree(stale, ignore_errors=True)
-        except FileNotFoundError:
-            pass  # another process moved it away already
-    try:
-        os.rename(tmp, root)
-    except OSError:
-        if _read_manifest(root) != params:
-            raise
+    return build_cache(root, params, write, what="demo")
 
 
 class DemoDataModule(PairedDataModule):
@@ -258,7 +218,7 @@ class DemoDataModule(PairedDataModule):
         synthesize_demo(self.root, **self.synthesis)
 
     def _pairs(self, split: str) -> list:
-        if _read_manifest(self.root) != _manifest_params(**self.synthesis):
+        if read_params(self.root) != json_params(_manifest_params(**self.synthesis)):
             raise DatasetError(
                 f"Demo data at '{self.root}' is missing or was generated with other parameters "
                 f"(seed, sizes, kernels). Call DemoDataModule.prepare_data() first (the "
@@ -266,13 +226,23 @@ class DemoDataModule(PairedDataModule):
             )
         return match_by_stem(self.root / split / "blur", self.root / split / "sharp")
 
+    def _kernels(self, pairs: list) -> list[Path]:
+        return [self.root / "val" / "kernel" / f"{Path(n).stem}.npy" for _, _, n in pairs]
+
     def build_train(self) -> Dataset:
         return PairedImageDataset(
-            pairs=self._pairs("train"), train=True, crop_size=self.crop_size, **self.augment
+            pairs=self._pairs("train"),
+            train=True,
+            crop_size=self.crop_size,
+            seed=self.seed,
+            **self.augment,
         )
 
     def build_val(self) -> Dataset:
-        return PairedImageDataset(pairs=self._pairs("val"), train=False, eval_crop=self.eval_crop)
+        pairs = self._pairs("val")
+        return PairedImageDataset(
+            pairs=pairs, train=False, eval_crop=self.eval_crop, kernel_files=self._kernels(pairs)
+        )
 
     def build_test(self) -> Dataset:
         return self.build_val()

@@ -29,10 +29,13 @@ __all__ = [
     "ImageWriteError",
     "PhotoInfo",
     "read_image",
+    "read_kernel",
+    "read_mask",
     "read_photo",
     "to_tensor",
     "to_uint8",
     "write_image",
+    "write_kernel",
 ]
 
 #: File name endings the dataset scanners treat as images (lower case).
@@ -97,6 +100,81 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             f"truncated/corrupt ({type(err).__name__}: {err}). Re-export or re-download it."
         ) from None
     return np.ascontiguousarray(array)
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """Read a blur mask: a single-channel image, 1 (white) where the input is blurred.
+
+    8-bit masks map 0..255 to [0, 1]; 16-bit masks 0..65535; 1-bit masks 0/1. Masks are
+    read as stored (no alpha, no palette, no colour): a colour mask is ambiguous, so it is
+    refused rather than guessed at.
+
+    Returns:
+        ``(H, W)`` float32 in [0, 1].
+
+    Raises:
+        ImageReadError: unreadable file; DatasetError: not a single-channel image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"Cannot read mask '{path}': no file there.")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode = im.mode
+            array = np.asarray(im)
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as err:
+        raise ImageReadError(
+            f"Cannot read mask '{path}': the file is not an image or is truncated/corrupt "
+            f"({type(err).__name__}: {err})."
+        ) from None
+    if mode == "1":
+        return array.astype(np.float32)
+    if mode == "L":
+        return array.astype(np.float32) / 255.0
+    if mode.startswith("I;16") or mode == "I":
+        return np.clip(array.astype(np.float64) / 65535.0, 0.0, 1.0).astype(np.float32)
+    raise DatasetError(
+        f"Mask '{path}' is a {mode} image with {len(mode)} band(s); expected a single-channel "
+        f"(grayscale) mask, white (1) where the input is blurred. Convert it, e.g. "
+        f"PIL.Image.open(p).convert('L').save(p), after checking which channel holds the mask."
+    )
+
+
+def write_kernel(path: str | os.PathLike, kernel: np.ndarray) -> None:
+    """Save a 2-D blur kernel as ``.npy`` (float32), atomically like :func:`write_image`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, np.asarray(kernel, dtype=np.float32))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_kernel(path: str | os.PathLike) -> np.ndarray:
+    """Read a ``.npy`` blur kernel: ``(kh, kw)`` float32, non-negative, summing to 1.
+
+    Raises:
+        DatasetError: missing or unreadable file, or not a non-negative 2-D array.
+    """
+    path = Path(path)
+    try:
+        kernel = np.load(path, allow_pickle=False).astype(np.float32)
+    except (OSError, ValueError) as err:
+        raise DatasetError(
+            f"Cannot read blur kernel '{path}': expected a 2-D float .npy file "
+            f"({type(err).__name__}: {err})."
+        ) from None
+    if kernel.ndim != 2 or not np.isfinite(kernel).all() or kernel.min() < 0 or kernel.sum() <= 0:
+        raise DatasetError(
+            f"'{path}' is not a blur kernel: expected a finite non-negative 2-D array, found "
+            f"shape {kernel.shape}. Regenerate the dataset cache."
+        )
+    return kernel / kernel.sum()
 
 
 def _pil_to_rgb8(im: Image.Image, path: Path) -> np.ndarray:

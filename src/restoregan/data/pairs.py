@@ -1,14 +1,20 @@
-"""Datasets of (input, target) image pairs, and the folder scanning they share.
+"""Datasets of (input, target) image pairs, with optional blur masks and kernels.
 
 Items are ``{"input": (3, h, w), "target": (3, H, W), "name": str}`` float32 in [0, 1];
 ``h, w == H, W`` for deblurring and ``H, W == scale * (h, w)`` for super-resolution.
+A dataset built with masks adds ``"mask": (1, H, W)`` float32 in [0, 1] (1 where the
+input is blurred) to every item; an evaluation dataset of synthetic blur adds
+``"kernel": (kh, kw)`` float32 summing to 1 (``input = kernel * target``, inside the mask
+for partial blur). Every item of one dataset has the same keys, so batches collate.
+
+Keys: an ``index`` or an ``(epoch, index)`` pair (see :mod:`restoregan.data.transforms`);
+training randomness is a function of ``(seed, epoch, index)``, evaluation items are fixed.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,107 +23,31 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from restoregan.data.degradations import TrajectoryKernel, blur_image, downsample_bicubic
-from restoregan.data.io import IMAGE_EXTENSIONS, DatasetError, read_image, to_tensor
+from restoregan.data.degradations import (
+    TrajectoryKernel,
+    blur_image,
+    downsample_bicubic,
+    resize_like_pil,
+)
+from restoregan.data.folders import Pair, name_rng
+from restoregan.data.io import DatasetError, read_image, read_kernel, read_mask, to_tensor
 from restoregan.data.transforms import (
+    ItemKey,
+    ItemRngs,
+    PairedAugment,
     PairedColorJitter,
     center_crop_position,
-    paired_center_crop,
-    paired_flip_rot,
-    paired_random_crop,
+    crop_pair,
+    item_rngs,
     random_crop_position,
+    split_key,
 )
 
-__all__ = [
-    "DegradedPairDataset",
-    "KernelSource",
-    "PairedImageDataset",
-    "degrade_region",
-    "list_images",
-    "match_by_stem",
-    "name_rng",
-    "require_dir",
-]
+__all__ = ["DegradedPairDataset", "KernelSource", "PairedImageDataset", "degrade_region"]
 
-Pair = tuple[Path, Path, str]
 #: Where synthetic blur comes from: no blur, random trajectories, or a fixed kernel bank.
 KernelSource = TrajectoryKernel | Sequence[np.ndarray] | None
-
-_PATTERNS = ", ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
-
-
-def require_dir(path: str | os.PathLike, what: str, layout: str) -> Path:
-    """Return ``path`` as a Path, or raise a DatasetError showing the expected ``layout``."""
-    path = Path(path).expanduser()
-    if not path.is_dir():
-        raise DatasetError(
-            f"{what} '{path}' does not exist or is not a folder. Expected layout:\n{layout}"
-        )
-    return path
-
-
-def list_images(directory: Path) -> dict[str, Path]:
-    """Image files directly in ``directory``, keyed by file stem (hidden files skipped).
-
-    Raises:
-        DatasetError: two files share a stem (``a.png`` and ``a.jpg``), which would make
-            stem matching ambiguous.
-    """
-    found: dict[str, Path] = {}
-    for p in sorted(directory.iterdir()):
-        if p.name.startswith(".") or p.suffix.lower() not in IMAGE_EXTENSIONS or not p.is_file():
-            continue
-        if p.stem in found:
-            raise DatasetError(
-                f"'{found[p.stem]}' and '{p}' share the stem '{p.stem}': pairs are matched by "
-                f"stem, so keep one image per stem in '{directory}'."
-            )
-        found[p.stem] = p
-    return found
-
-
-def match_by_stem(
-    input_dir: Path, target_dir: Path, *, input_suffix: str = "", name_prefix: str = ""
-) -> list[Pair]:
-    """Pair ``input_dir/<stem><input_suffix>.*`` with ``target_dir/<stem>.*`` (any image type).
-
-    Every input must have a target and vice versa. Names are ``name_prefix + target file
-    name``. ``input_suffix`` handles SR conventions such as ``0001x4.png`` <-> ``0001.png``.
-
-    Raises:
-        DatasetError: no images in ``input_dir``, or an image without its partner.
-    """
-    inputs, targets = list_images(input_dir), list_images(target_dir)
-    if not inputs:
-        raise DatasetError(
-            f"No images found in '{input_dir}' (looked for {_PATTERNS}); expected inputs "
-            f"named like <stem>{input_suffix}.png with partners <stem>.png in '{target_dir}'."
-        )
-    if input_suffix:
-        bad = [p.name for s, p in inputs.items() if not s.endswith(input_suffix)]
-        if bad:
-            raise DatasetError(
-                f"Inputs in '{input_dir}' must be named <stem>{input_suffix}.<ext>; found "
-                f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}."
-            )
-        inputs = {s[: -len(input_suffix)]: p for s, p in inputs.items()}
-    for mine, other, other_dir, role in (
-        (inputs, targets, target_dir, "target (sharp/HR)"),
-        (targets, inputs, input_dir, "input (blurred/LR)"),
-    ):
-        lonely = [p for s, p in mine.items() if s not in other]
-        if lonely:
-            listed = ", ".join(f"'{p}'" for p in lonely[:5]) + (" ..." if len(lonely) > 5 else "")
-            raise DatasetError(
-                f"{len(lonely)} image(s) have no {role} partner in '{other_dir}' (matched by "
-                f"file stem, any of {_PATTERNS}): {listed}. Add the partners or remove these files."
-            )
-    return [(inputs[s], targets[s], name_prefix + targets[s].name) for s in sorted(targets)]
-
-
-def name_rng(seed: int, name: str) -> np.random.Generator:
-    """A Generator fixed by (seed, name): per-image randomness that survives reordering."""
-    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+PathLike = str | os.PathLike
 
 
 def _target_size(inp: np.ndarray, target: np.ndarray, scale: int, pair: Pair) -> tuple[int, int]:
@@ -135,14 +65,22 @@ def _target_size(inp: np.ndarray, target: np.ndarray, scale: int, pair: Pair) ->
     )
 
 
-class PairedImageDataset(Dataset):
-    """(input, target) pairs read from files.
+def _aligned(files: Sequence[PathLike] | None, pairs: list, what: str) -> list[Path] | None:
+    if files is None:
+        return None
+    if len(files) != len(pairs):
+        raise ValueError(f"{len(files)} {what} given for {len(pairs)} pairs; need one per pair")
+    return [Path(f) for f in files]
 
-    Training items are random paired crops (``crop_size`` on the target side, the
-    input crop ``crop_size / scale`` at the matching position) with the same random
-    flips/rotation (and optional colour jitter) on both; evaluation items are full
-    frames, or centre crops of ``eval_crop`` when set. An SR target larger than
-    ``scale * input`` by less than ``scale`` pixels is cropped to fit (HR "mod-crop").
+
+class PairedImageDataset(Dataset):
+    """(input, target) pairs read from files, with optional masks and kernels.
+
+    Training items are random paired crops (``crop_size`` on the target side, the input
+    crop ``crop_size / scale`` at the matching position, the mask with the target) with
+    the same random flips/rotation (and optional colour jitter) on all of them;
+    evaluation items are full frames, or centre crops of ``eval_crop`` when set. An SR
+    target larger than ``scale * input`` by less than ``scale`` pixels is cropped to fit.
 
     Args:
         pairs: ``(input_path, target_path, name)``; ``name`` is the item's id.
@@ -150,6 +88,11 @@ class PairedImageDataset(Dataset):
         train: random crops + augmentation when True, deterministic otherwise.
         crop_size: target-side training crop; ``None`` trains on full frames.
         eval_crop: target-side centre crop for evaluation; ``None`` = full frame.
+        seed: with ``(epoch, index)``, fixes every random draw of a training item.
+        masks: one single-channel mask file per pair (the target's size), or ``None``.
+        kernel_files: one ``.npy`` kernel per pair; evaluation items carry it as ``kernel``.
+        resize: ``(width, height)`` every frame is resized to before cropping (DeblurGAN's
+            loader: GoPro at 640x360); deblurring only.
 
     Raises (when an item is read):
         DatasetError: unreadable file, size mismatch, or image smaller than the crop.
@@ -158,11 +101,15 @@ class PairedImageDataset(Dataset):
     def __init__(
         self,
         *,
-        pairs: Sequence[tuple[str | os.PathLike, str | os.PathLike, str]],
+        pairs: Sequence[tuple[PathLike, PathLike, str]],
         scale: int = 1,
         train: bool,
         crop_size: int | None = None,
         eval_crop: int | None = None,
+        seed: int = 0,
+        masks: Sequence[PathLike] | None = None,
+        kernel_files: Sequence[PathLike] | None = None,
+        resize: Sequence[int] | None = None,
         hflip: bool = True,
         vflip: bool = True,
         rot90: bool = True,
@@ -174,31 +121,94 @@ class PairedImageDataset(Dataset):
         self.scale = scale
         self.train = train
         self.crop = crop_size if train else eval_crop
-        self.flips = {"hflip": hflip, "vflip": vflip, "rot90": rot90}
-        self.color_jitter = color_jitter
+        self.seed = seed
+        self.masks = _aligned(masks, self.pairs, "masks")
+        self.kernel_files = _aligned(kernel_files, self.pairs, "kernel files")
+        if resize is not None and (scale != 1 or len(resize) != 2 or min(resize) < 1):
+            raise DatasetError(
+                f"resize must be [width, height] of a deblurring pair (scale 1), got {resize} "
+                f"at scale {scale}."
+            )
+        self.resize = None if resize is None else (int(resize[1]), int(resize[0]))  # (H, W)
+        self.augment = PairedAugment(
+            hflip=hflip, vflip=vflip, rot90=rot90, color_jitter=color_jitter
+        )
 
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __getitem__(self, index: int) -> dict:
+    def _rngs(self, key: ItemKey) -> tuple[int, ItemRngs | None]:
+        epoch, index = split_key(key)
+        return index, item_rngs(self.seed, epoch, index) if self.train else None
+
+    def _mask(self, index: int, size: tuple[int, int]) -> np.ndarray | None:
+        if self.masks is None:
+            return None
+        mask = read_mask(self.masks[index])
+        if mask.shape[:2] != size:
+            (mh, mw), (h, w) = mask.shape, size
+            raise DatasetError(
+                f"Mask '{self.masks[index]}' is {mw}x{mh} (WxH) but its pair's target "
+                f"'{self.pairs[index][1]}' is {w}x{h}; a mask must have the sharp image's size."
+            )
+        return mask
+
+    def _window(
+        self, height: int, width: int, rngs: ItemRngs | None, name: str
+    ) -> tuple[int, int, tuple[int, int]]:
+        """``(top, left, (h, w))`` of the target region this item uses."""
+        if not self.crop:
+            return 0, 0, (height, width)
+        if rngs is not None:
+            top, left = random_crop_position(
+                height, width, crop_size=self.crop, scale=self.scale, name=name, rng=rngs.crop
+            )
+        else:
+            top, left = center_crop_position(
+                height, width, crop_size=self.crop, scale=self.scale, name=name
+            )
+        return top, left, (self.crop, self.crop)
+
+    def __getitem__(self, key: ItemKey) -> dict:
+        index, rngs = self._rngs(key)
         pair = self.pairs[index]
         inp, target = read_image(pair[0]), read_image(pair[1])
         th, tw = _target_size(inp, target, self.scale, pair)
         target = target[:th, :tw]
+        mask = self._mask(index, (th, tw))
+        if self.resize is not None and (th, tw) != self.resize:
+            inp, target = resize_like_pil(inp, self.resize), resize_like_pil(target, self.resize)
+            mask = None if mask is None else resize_like_pil(mask, self.resize)
+            th, tw = self.resize
+        top, left, size = self._window(th, tw, rngs, str(pair[1]))
         if self.crop:
-            crop = paired_random_crop if self.train else paired_center_crop
-            inp, target = crop(
-                inp, target, crop_size=self.crop, scale=self.scale, name=str(pair[1])
+            inp, target, mask = crop_pair(
+                inp, target, mask, top=top, left=left, crop_size=size[0], scale=self.scale
             )
-        return self._finish(inp, target, pair[2])
+        return self._finish(inp, target, mask, pair[2], rngs, self._kernel(index))
 
-    def _finish(self, inp: np.ndarray, target: np.ndarray, name: str) -> dict:
-        x, y = to_tensor(inp), to_tensor(target)
-        if self.train:
-            x, y = paired_flip_rot(x, y, **self.flips)
-            if self.color_jitter is not None:
-                x, y = self.color_jitter(x, y)
-        return {"input": x, "target": y, "name": name}
+    def _kernel(self, index: int) -> np.ndarray | None:
+        if self.train or self.kernel_files is None:
+            return None  # kernels are for evaluation: augmentation would have to move them
+        return read_kernel(self.kernel_files[index])
+
+    def _finish(
+        self,
+        inp: np.ndarray,
+        target: np.ndarray,
+        mask: np.ndarray | None,
+        name: str,
+        rngs: ItemRngs | None,
+        kernel: np.ndarray | None = None,
+    ) -> dict:
+        if rngs is not None:
+            inp, target, mask = self.augment(inp, target, mask, rngs.augment)
+        item = {"input": to_tensor(inp), "target": to_tensor(target), "name": name}
+        if mask is not None:
+            item["mask"] = torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None]
+        if kernel is not None:
+            item["kernel"] = torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float32))
+        return item
 
 
 class DegradedPairDataset(PairedImageDataset):
@@ -210,8 +220,9 @@ class DegradedPairDataset(PairedImageDataset):
     With ``kernels=None`` and ``scale > 1`` this is plain bicubic LR generation.
 
     Kernels: evaluation draws each image's kernel from a Generator fixed by
-    ``(seed, name)``, so a seed fixes the benchmark; training draws a fresh kernel per
-    item from torch's RNG (reproducible under ``seed_everything``).
+    ``(seed, name)``, so a seed fixes the benchmark, and (deblurring only, ``scale`` 1)
+    the item carries it as ``kernel``; training draws a fresh kernel per item from the
+    item's ``(seed, epoch, index)`` stream.
 
     Only the needed region is degraded: the crop plus a margin covering the blur and
     bicubic footprints, so a training crop equals the same crop of a degraded full frame.
@@ -220,7 +231,7 @@ class DegradedPairDataset(PairedImageDataset):
     Args:
         kernels: :class:`TrajectoryKernel`, a list of 2-D kernels (one picked per image),
             or ``None`` for no synthetic blur.
-        seed: fixes evaluation kernels.
+        seed: fixes evaluation kernels and, with the key, training draws.
         downsample_target: the target is the sharp image downsampled like the input (same
             size as the input: the pairs a deblurring stage at low resolution trains on)
             instead of the HR image. Crops stay HR-side.
@@ -231,24 +242,21 @@ class DegradedPairDataset(PairedImageDataset):
     def __init__(
         self, *, kernels: KernelSource, seed: int, downsample_target: bool = False, **kwargs: Any
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         self.kernels = kernels
-        self.seed = seed
         self.downsample_target = downsample_target
 
-    def kernel_for(self, name: str) -> np.ndarray | None:
-        """The blur kernel of an item (evaluation: fixed per name; training: fresh)."""
+    def kernel_for(self, name: str, rng: np.random.Generator | None = None) -> np.ndarray | None:
+        """The blur kernel of an item: from ``rng`` (training) or fixed by ``(seed, name)``."""
         if self.kernels is None:
             return None
-        if self.train:
-            rng = np.random.default_rng(int(torch.randint(2**62, ())))
-        else:
-            rng = name_rng(self.seed, name)
+        rng = rng or name_rng(self.seed, name)
         if isinstance(self.kernels, TrajectoryKernel):
             return self.kernels.sample(rng)
         return self.kernels[int(rng.integers(len(self.kernels)))]
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, key: ItemKey) -> dict:
+        index, rngs = self._rngs(key)
         source_path, target_path, name = self.pairs[index]
         s = self.scale
         target = read_image(target_path)
@@ -256,20 +264,16 @@ class DegradedPairDataset(PairedImageDataset):
         if source.shape != target.shape:
             _target_size(source, target, 1, self.pairs[index])  # raises with both sizes
         h, w = target.shape[0] // s * s, target.shape[1] // s * s
-        if self.crop:
-            position = random_crop_position if self.train else center_crop_position
-            top, left = position(h, w, crop_size=self.crop, scale=s, name=str(target_path))
-            size = (self.crop, self.crop)
-        else:
-            top, left, size = 0, 0, (h, w)
-        kernel = self.kernel_for(name)
+        top, left, size = self._window(h, w, rngs, str(target_path))
+        kernel = self.kernel_for(name, None if rngs is None else rngs.degrade)
         inp = degrade_region(source[:h, :w], top, left, size, kernel=kernel, scale=s)
         if self.downsample_target:
             # Region by region too, so a crop equals the same crop of the downsampled frame.
             target = degrade_region(target[:h, :w], top, left, size, kernel=None, scale=s)
         else:
             target = target[top : top + size[0], left : left + size[1]]
-        return self._finish(inp, target, name)
+        carried = kernel if rngs is None and s == 1 else None
+        return self._finish(inp, target, None, name, rngs, carried)
 
 
 def degrade_region(

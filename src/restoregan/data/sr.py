@@ -14,14 +14,9 @@ from typing import Any
 from torch.utils.data import Dataset
 
 from restoregan.data.datamodule import PairedDataModule, evenly_spaced
+from restoregan.data.folders import list_images, match_by_stem, require_dir
 from restoregan.data.io import IMAGE_EXTENSIONS, DatasetError
-from restoregan.data.pairs import (
-    DegradedPairDataset,
-    PairedImageDataset,
-    list_images,
-    match_by_stem,
-    require_dir,
-)
+from restoregan.data.pairs import DegradedPairDataset, PairedImageDataset
 
 __all__ = ["DIV2KDataModule", "SRBenchmarkDataModule", "hr_only_pairs", "sr_dataset"]
 
@@ -67,7 +62,7 @@ def sr_dataset(
     common = {"scale": scale, "train": train, "crop_size": crop_size, "eval_crop": eval_crop}
     if lr_dir.is_dir():
         pairs = match_by_stem(lr_dir, hr_dir, input_suffix=f"x{scale}")
-        return PairedImageDataset(pairs=evenly_spaced(pairs, limit), **common, **augment)
+        return PairedImageDataset(pairs=evenly_spaced(pairs, limit), seed=seed, **common, **augment)
     pairs = evenly_spaced(hr_only_pairs(hr_dir), limit)
     return DegradedPairDataset(pairs=pairs, kernels=None, seed=seed, **common, **augment)
 
