@@ -21,7 +21,7 @@ from restoregan.cli.errors import run_main, user_errors
 from restoregan.cli.photos import progress
 from restoregan.cli.restorers import build_restorer, pick_device
 from restoregan.data.io import DatasetError
-from restoregan.evaluation import COLUMNS, SCORES, evaluate, format_summary, read_per_image
+from restoregan.evaluation import SCORES, evaluate, format_summary, read_per_image
 from restoregan.restore import check_settings
 
 
@@ -41,12 +41,12 @@ def log_results(cfg: DictConfig, summary: dict[str, Any], out_dir: str) -> list[
     if not loggers:
         return []
     rows = read_per_image(out_dir)
-    means = {f"eval/{k}": summary[k] for k in SCORES}
+    means = {f"eval/{k}": summary[k] for k in SCORES if k in summary}
     for logger in loggers:
         logger.log_hyperparams({k: summary[k] for k in ("protocol", "count", "source", "split")})
         logger.log_metrics(means)
         if isinstance(logger, WandbLogger):
-            columns = [c for c in COLUMNS if c in rows[0]]
+            columns = list(rows[0])  # per_image.csv's own columns, in its order
             logger.log_table(
                 key="eval/per_image", columns=columns, data=[[r[c] for c in columns] for r in rows]
             )
@@ -88,6 +88,7 @@ def run(cfg: DictConfig, out_dir: str) -> dict[str, Any]:
             tile=cfg.tile,
             tile_overlap=cfg.tile_overlap,
             tta=cfg.tta,
+            ssim3d=bool(cfg.get("ssim3d", False)),
         )
     print(format_summary(summary))
     print(f"tables written to {out_dir}")

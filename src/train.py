@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from restoregan.callbacks.run_config import RunConfig
 from restoregan.cli.errors import run_main, user_errors
 from restoregan.experiments import run_multistage
+from restoregan.sweeps.status import sweep_job
 
 log = logging.getLogger("restoregan")
 
@@ -68,6 +69,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 @user_errors
+@sweep_job  # status.json per run; in a -m sweep a failing job fails alone
 def main(cfg: DictConfig) -> float | None:
     if cfg.get("multistage"):  # experiment=dual_gan: several train() runs, then a table
         run_multistage(cfg, compose=lambda o: hydra.compose("train", o), fit=train)

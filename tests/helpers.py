@@ -90,6 +90,20 @@ TINY_RECIPES = {
 }
 
 
+def ddp_check_overrides(report: Path) -> list[str]:
+    """A short DDP run (3 batches, 2 validation batches, no test) that ends by writing the
+    ranks' parameter checksums to `report` (DDPConsistencyCheck)."""
+    return [
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=3",
+        "trainer.limit_val_batches=2",
+        "test_after_fit=false",
+        "callbacks.sample_grid=null",
+        "+callbacks.ddp_check._target_=tests.systems.ddp_check.DDPConsistencyCheck",
+        f"+callbacks.ddp_check.path={report}",
+    ]
+
+
 def read_metrics(out_dir: Path) -> list[dict[str, str]]:
     """Rows of the CSV logger's metrics.csv of a run."""
     import csv

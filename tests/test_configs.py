@@ -14,7 +14,12 @@ from tests.helpers import CONF_DIR, compose
 # Groups whose files are plain values (no _target_) are composed but not instantiated.
 PLAIN_GROUPS = {"paths"}
 # Where an option lives in the composed config when it is not at its group path.
-NODE_FOR_GROUP = {"experiment": None, "model": "model", "loss/content": "loss.terms.probe"}
+NODE_FOR_GROUP = {
+    "experiment": None,
+    "hparams_search": None,
+    "model": "model",
+    "loss/content": "loss.terms.probe",
+}
 
 
 def _options() -> list[tuple[str, str]]:
@@ -23,6 +28,8 @@ def _options() -> list[tuple[str, str]]:
         rel = path.relative_to(CONF_DIR)
         if len(rel.parts) < 2:
             continue  # primary configs (train.yaml, eval.yaml, ...) are tested by the scripts
+        if rel.parts[0] == "hydra":
+            continue  # Hydra's own groups (launchers): tests/sweeps/test_launcher_configs.py
         out.append(("/".join(rel.parts[:-1]), rel.stem))
     return out
 

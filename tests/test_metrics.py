@@ -223,7 +223,9 @@ def test_protocol_lookup_and_names() -> None:
     assert DEBLUR.name == "deblur-rgb-8bit-ssim2d" and DEBLUR.crop_border == 0
     assert get_protocol("sr", 2) == sr_protocol(2)
     assert get_protocol("sr-rgb", 4).name == "sr-rgb-crop4-8bit-ssim2d"
-    with pytest.raises(ValueError, match=r"'gopro'.*expected 'deblur', 'sr' or 'sr-rgb'"):
+    with pytest.raises(
+        ValueError, match=r"'gopro'.*expected 'deblur', 'deblur-matlab3d', 'sr' or 'sr-rgb'"
+    ):
         get_protocol("gopro", 1)
     with pytest.raises(ValueError, match="differ in size"):
         evaluate_pair(np.zeros((16, 16, 3)), np.zeros((16, 17, 3)), DEBLUR)

@@ -8,6 +8,7 @@ samples to even out ranks, which would bias a reported mean.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 from collections.abc import Iterable
@@ -22,7 +23,7 @@ from restoregan.data.io import to_uint8, write_image
 from restoregan.restore import check_settings, input_baseline, restore
 
 SCORES = ("psnr", "ssim", "psnr_input", "ssim_input")
-COLUMNS = ("name", *SCORES, "protocol")
+SSIM3D_SCORES = ("ssim3d", "ssim3d_input")  # with ssim3d=True: SSIM "matlab3d" as well
 
 
 def _mean(values: list[float]) -> float:
@@ -43,6 +44,7 @@ def evaluate(
     tile: int | None = None,
     tile_overlap: int = 32,
     tta: str | None = None,
+    ssim3d: bool = False,
 ) -> dict[str, Any]:
     """Score every image of `batches`; returns the summary that is written to summary.json.
 
@@ -55,8 +57,18 @@ def evaluate(
         extra: more fields for summary.json (checkpoint, data config, ...).
         tile, tile_overlap, tta: how each image is restored (`restoregan.restore.restore`:
             tiles of that side, the x8 self-ensemble); recorded in summary.json.
+        ssim3d: also score SSIM "matlab3d" (MATLAB's `ssim()` on the RGB volume, what
+            NAFNet / MPRNet / Restormer report) in `ssim3d` / `ssim3d_input` columns.
     """
     check_settings(tile=tile, overlap=tile_overlap, tta=tta)
+    if ssim3d and protocol.color != "rgb":
+        raise ValueError(
+            f"ssim3d=true needs an RGB protocol; {protocol.name} scores the Y channel only. "
+            "Drop ssim3d or evaluate with protocol=deblur / sr-rgb."
+        )
+    protocol_3d = dataclasses.replace(protocol, ssim="matlab3d") if ssim3d else None
+    scores = SCORES + SSIM3D_SCORES if ssim3d else SCORES
+    columns = ("name", *scores, "protocol")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     restorer = restorer.to(device).eval()
@@ -78,6 +90,9 @@ def evaluate(
                     "protocol": protocol.name,
                 }
             )
+            if ssim3d:
+                rows[-1]["ssim3d"] = metrics.evaluate_pair(pred[i], y[i], protocol_3d)["ssim"]
+                rows[-1]["ssim3d_input"] = metrics.evaluate_pair(base[i], y[i], protocol_3d)["ssim"]
             if save_images:
                 write_image(out_dir / "images" / Path(name).with_suffix(".png"), to_uint8(pred[i]))
     if not rows:
@@ -86,7 +101,7 @@ def evaluate(
         )
 
     with open(out_dir / "per_image.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(
             {k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows
@@ -94,7 +109,7 @@ def evaluate(
     summary = {
         "protocol": protocol.name,
         "count": len(rows),
-        **{k: _mean([r[k] for r in rows]) for k in SCORES},
+        **{k: _mean([r[k] for r in rows]) for k in scores},
         "tile": tile,
         "tile_overlap": tile_overlap if tile else None,
         "tta": tta,
@@ -109,7 +124,7 @@ def read_per_image(out_dir: str | Path) -> list[dict[str, Any]]:
     `protocol` column read too; it is then missing from the rows)."""
     with open(Path(out_dir) / "per_image.csv", newline="") as f:
         return [
-            {k: (float(v) if k in SCORES else v) for k, v in row.items()}
+            {k: (float(v) if k in SCORES + SSIM3D_SCORES else v) for k, v in row.items()}
             for row in csv.DictReader(f)
         ]
 
@@ -123,4 +138,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{'restored':10s}{summary['psnr']:12.3f}{summary['ssim']:10.4f}",
         f"{'gain':10s}{summary['psnr'] - summary['psnr_input']:+12.3f}{summary['ssim'] - summary['ssim_input']:+10.4f}",
     ]
+    if "ssim3d" in summary:
+        lines.append(
+            f"SSIM matlab3d: input {summary['ssim3d_input']:.4f}, restored {summary['ssim3d']:.4f}"
+        )
     return "\n".join(lines)

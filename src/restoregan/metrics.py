@@ -56,22 +56,38 @@ class Protocol:
         crop_border: pixels removed from each side before scoring (SR: the scale, because
             the border of an upscaled image has no full neighbourhood in the LR input).
         quantize: round the prediction to the 8-bit grid first, as writing a PNG would.
-        ssim: SSIM variant; only `"2d"` (per-channel 11x11 Gaussian window) is implemented.
+        ssim: SSIM variant: `"2d"` (per-channel 11x11 Gaussian window, valid region) or
+            `"matlab3d"` (MATLAB's `ssim()` on an RGB array: one 11x11x11 Gaussian over the
+            H x W x 3 volume; see `ssim_matlab3d`). `"matlab3d"` needs `color="rgb"`.
     """
 
     name: str
     color: Literal["rgb", "y"]
     crop_border: int
     quantize: bool
-    ssim: Literal["2d"] = "2d"
+    ssim: Literal["2d", "matlab3d"] = "2d"
 
     def __post_init__(self) -> None:
-        if self.color not in ("rgb", "y") or self.ssim != "2d" or self.crop_border < 0:
+        if (
+            self.color not in ("rgb", "y")
+            or self.ssim not in ("2d", "matlab3d")
+            or (self.ssim == "matlab3d" and self.color != "rgb")
+            or self.crop_border < 0
+        ):
             raise ValueError(f"invalid evaluation protocol: {self}")
 
 
 DEBLUR = Protocol(
     name="deblur-rgb-8bit-ssim2d", color="rgb", crop_border=0, quantize=True, ssim="2d"
+)
+# What NAFNet / MPRNet / Restormer GoPro numbers use: MATLAB `ssim(restored, gt)` on
+# uint8 RGB arrays (and `psnr`, which is the same as ours).
+DEBLUR_MATLAB3D = Protocol(
+    name="deblur-rgb-8bit-ssim-matlab3d",
+    color="rgb",
+    crop_border=0,
+    quantize=True,
+    ssim="matlab3d",
 )
 
 
@@ -90,14 +106,20 @@ def sr_protocol(scale: int, color: Literal["y", "rgb"] = "y") -> Protocol:
 
 
 def get_protocol(name: str, scale: int) -> Protocol:
-    """Protocol for a datamodule's `protocol` string: `"deblur"`, `"sr"` or `"sr-rgb"`."""
+    """Protocol for a datamodule's `protocol` string: `"deblur"`, `"sr"` or `"sr-rgb"`,
+    or `"deblur-matlab3d"` (deblurring scored with MATLAB's 3-D SSIM)."""
     if name == "deblur":
         return DEBLUR
+    if name == "deblur-matlab3d":
+        return DEBLUR_MATLAB3D
     if name == "sr":
         return sr_protocol(scale)
     if name == "sr-rgb":
         return sr_protocol(scale, color="rgb")
-    raise ValueError(f"unknown evaluation protocol {name!r}; expected 'deblur', 'sr' or 'sr-rgb'")
+    raise ValueError(
+        f"unknown evaluation protocol {name!r}; expected 'deblur', 'deblur-matlab3d', 'sr' "
+        "or 'sr-rgb'"
+    )
 
 
 # --------------------------------------------------------------------------- reference
@@ -143,6 +165,18 @@ def ssim_2d_map(pred: np.ndarray, target: np.ndarray, data_range: float) -> np.n
             [ssim_2d_map(pred[..., c], target[..., c], data_range) for c in range(pred.shape[-1])],
             axis=-1,
         )
+    # Separable 11x11 Gaussian; the border mode is irrelevant because the border-affected
+    # values are cropped away below.
+    ssim_map = _ssim_map(pred, target, data_range, axes=(0, 1), mode="reflect")
+    r = _SSIM_RADIUS
+    return ssim_map[r:-r, r:-r]
+
+
+def _ssim_map(
+    pred: np.ndarray, target: np.ndarray, data_range: float, *, axes: tuple[int, ...], mode: str
+) -> np.ndarray:
+    """The SSIM map (Wang et al. 2004) with Gaussian local statistics (sigma 1.5, 11 taps)
+    along `axes`, the border extended by ndimage's `mode`; population covariances."""
     x = pred.astype(np.float64)
     y = target.astype(np.float64)
     taps = np.arange(-_SSIM_RADIUS, _SSIM_RADIUS + 1, dtype=np.float64)
@@ -150,9 +184,9 @@ def ssim_2d_map(pred: np.ndarray, target: np.ndarray, data_range: float) -> np.n
     window /= window.sum()
 
     def local_mean(img: np.ndarray) -> np.ndarray:
-        # Separable 11x11 Gaussian; the border mode is irrelevant because the
-        # border-affected values are cropped away below.
-        return ndimage.correlate1d(ndimage.correlate1d(img, window, axis=0), window, axis=1)
+        for axis in axes:
+            img = ndimage.correlate1d(img, window, axis=axis, mode=mode)
+        return img
 
     mu_x, mu_y = local_mean(x), local_mean(y)
     var_x = local_mean(x * x) - mu_x**2
@@ -160,11 +194,30 @@ def ssim_2d_map(pred: np.ndarray, target: np.ndarray, data_range: float) -> np.n
     cov = local_mean(x * y) - mu_x * mu_y
     c1 = (_SSIM_K1 * data_range) ** 2
     c2 = (_SSIM_K2 * data_range) ** 2
-    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
+    return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
         (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
     )
-    r = _SSIM_RADIUS
-    return ssim_map[r:-r, r:-r]
+
+
+def ssim_matlab3d(pred: np.ndarray, target: np.ndarray, data_range: float) -> float:
+    """SSIM "matlab3d": what MATLAB's `ssim(A, ref)` returns for `(H, W, C)` arrays.
+
+    MATLAB treats a 3-D array as a volume, not as channels: the local statistics come
+    from one isotropic Gaussian (sigma 1.5, `2 * ceil(3 * sigma) + 1` = 11 taps per axis,
+    normalised to sum 1) over height, width *and* the channel axis, the volume
+    replicate-padded on all three axes (so along C, with only 3 channels, the window
+    sees the first and last channel repeated), and the SSIM map is averaged over every
+    voxel, border included (no valid-region crop, unlike "2d"). K1 0.01, K2 0.03,
+    population covariances. MATLAB computes in single precision for uint8 inputs; this
+    is float64 (differences ~1e-6).
+    """
+    if pred.shape != target.shape or pred.ndim != 3:
+        raise ValueError(
+            f"ssim_matlab3d expects two (H, W, C) arrays of one shape; got {pred.shape} "
+            f"and {target.shape}"
+        )
+    # Separable along H, W and C; mode "nearest" is MATLAB's 'replicate' padding.
+    return float(_ssim_map(pred, target, data_range, axes=(0, 1, 2), mode="nearest").mean())
 
 
 def _to_hwc_255(image: np.ndarray | Tensor, quantize: bool) -> np.ndarray:
@@ -218,7 +271,8 @@ def evaluate_pair(
     c = protocol.crop_border
     if c:
         x, y = x[c:-c, c:-c], y[c:-c, c:-c]
-    return {"psnr": psnr(x, y, 255.0), "ssim": ssim_2d(x, y, 255.0)}
+    ssim = ssim_matlab3d if protocol.ssim == "matlab3d" else ssim_2d
+    return {"psnr": psnr(x, y, 255.0), "ssim": ssim(x, y, 255.0)}
 
 
 # ------------------------------------------------------------------------------- torch

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PROJECT_ROOT, TINY_RECIPES
+from tests.helpers import PROJECT_ROOT, TINY_RECIPES, ddp_check_overrides
 
 # BatchNorm in both networks + a discriminator with dense layers + weight clipping (deblurgan_keras);
 # a BatchNorm PatchGAN discriminator with a U-Net generator (unet_patchgan).
@@ -27,13 +27,7 @@ def run_ddp(tmp_path: Path, demo_root: Path, model: str) -> dict:
         "trainer=ddp",
         "trainer.accelerator=cpu",
         "trainer.devices=2",
-        "trainer.max_epochs=1",
-        "trainer.limit_train_batches=3",
-        "trainer.limit_val_batches=2",
-        "test_after_fit=false",
-        "callbacks.sample_grid=null",
-        "+callbacks.ddp_check._target_=tests.systems.ddp_check.DDPConsistencyCheck",
-        f"+callbacks.ddp_check.path={report}",
+        *ddp_check_overrides(report),
         f"hydra.run.dir={tmp_path / 'run'}",
     ]
     # The consistency callback lives with the tests: put the project root on the path.
