@@ -71,7 +71,7 @@ def test_paired_folders_report_every_split_at_setup(tmp_path, make_image):
     with pytest.raises(DataCheckError, match=r"^2 problem\(s\).*data.check=headers"):
         _paired(tmp_path, check="headers").setup("fit")
     _paired(tmp_path, check="off").setup("fit")
-    with pytest.raises(DatasetError, match="data.check must be one of full, headers, off"):
+    with pytest.raises(DatasetError, match=r"data\.check must be one of full, headers, off"):
         _paired(tmp_path, check="fast")
 
 
