@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from restoregan.cli.errors import is_user_error, user_message
-from restoregan.data import preflight
+from restoregan.data import filecheck
 from restoregan.data.io import DatasetError
 from restoregan.data.preflight import (
     DataCheckError,
@@ -164,13 +164,13 @@ def test_the_error_is_one_user_message():
 
 def _counting_probe(monkeypatch) -> list[tuple[Path, bool]]:
     calls: list[tuple[Path, bool]] = []
-    real = preflight._probe
+    real = filecheck._probe
 
     def probe(path: Path, full: bool):
         calls.append((path, full))
         return real(path, full)
 
-    monkeypatch.setattr(preflight, "_probe", probe)
+    monkeypatch.setattr(filecheck, "_probe", probe)
     return calls
 
 
@@ -180,7 +180,10 @@ def test_second_check_reads_no_file_until_one_changes(tmp_path, monkeypatch):
     calls = _counting_probe(monkeypatch)
     assert _check(pairs, tmp_path) == []
     assert sorted(p for p, _ in calls) == sorted(files) and all(full for _, full in calls)
-    assert list((tmp_path / "cache").glob("*.json"))  # one small file for the folder
+    [cached] = (tmp_path / "cache").glob("*.json")  # one small file for the folder
+    umask = os.umask(0)
+    os.umask(umask)
+    assert cached.stat().st_mode & 0o777 == 0o666 & ~umask  # the user's normal permissions
     calls.clear()
     assert _check(pairs, tmp_path) == [] and calls == []  # all decoded before: no file opened
     # A changed file (new mtime) is looked at again, and only that one.
