@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 __all__ = ["FileCache", "FileInfo", "default_cache_dir", "inspect_files"]
@@ -183,13 +184,16 @@ def inspect_files(
         return found
     workers = threads or min(16, 2 * (os.cpu_count() or 1))
     start = time.perf_counter()
+    console = Console(stderr=True)
     bar = Progress(
         TextColumn("checking data ({task.fields[what]})"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
+        console=console,
         transient=True,
-        disable=not progress or len(todo) < PROGRESS_FROM,
+        # Only on a terminal: in a log file a transient bar leaves blank lines.
+        disable=not progress or len(todo) < PROGRESS_FROM or not console.is_terminal,
     )
     # Threads: reading files is I/O bound and Pillow's decoders release the GIL.
     with bar, ThreadPoolExecutor(max_workers=workers) as pool:
