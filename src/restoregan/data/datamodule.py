@@ -169,7 +169,8 @@ class PairedDataModule(L.LightningDataModule):
             self.test_set = self.build_test()
             built["test"] = self.test_set
         # Before any step: a broken file is found now, not when a crop first reads it.
-        check_datasets(built, mode=self.check, cache_dir=self.check_cache)
+        before = "training" if "train" in built else "evaluation"
+        check_datasets(built, mode=self.check, cache_dir=self.check_cache, before=before)
 
     def _log_split(self) -> None:
         trainer = getattr(self, "trainer", None)

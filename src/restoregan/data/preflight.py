@@ -230,15 +230,17 @@ def _check(
     return [problem for pair in spec.pairs for problem in _pair_problems(pair, files, spec)]
 
 
-def format_problems(problems: Sequence[Problem], *, mode: str = "full", shown: int = SHOWN) -> str:
+def format_problems(
+    problems: Sequence[Problem], *, mode: str = "full", before: str = "training", shown: int = SHOWN
+) -> str:
     """One message for all ``problems``: the first ``shown``, then how many more."""
     lines = [f"  - {p}" for p in problems[:shown]]
     if len(problems) > shown:
         lines.append(f"  ... and {len(problems) - shown} more")
     return (
-        f"{len(problems)} problem(s) found in the data before training (data.check={mode}):\n"
+        f"{len(problems)} problem(s) found in the data before {before} (data.check={mode}):\n"
         + "\n".join(lines)
-        + "\nFix or remove these files (or their pairs) and start again; nothing was trained."
+        + f"\nFix or remove these files (or their pairs) and start again; no {before} step ran."
     )
 
 
@@ -247,8 +249,10 @@ def check_datasets(
     *,
     mode: CheckMode = "full",
     cache_dir: str | os.PathLike | None = None,
+    before: str = "training",
 ) -> list[Problem]:
-    """Check every dataset (``split -> dataset``) that has a ``check_items()`` method.
+    """Check every dataset (``split -> dataset``) that has a ``check_items()`` method;
+    ``before`` says what is about to start ("training", "evaluation"), for the message.
 
     Raises:
         DataCheckError: some file has a problem (``mode="off"`` checks nothing).
@@ -270,5 +274,5 @@ def check_datasets(
                 seen.add(problem.message)
                 problems.append(Problem(problem.path, problem.message, split))
     if problems:
-        raise DataCheckError(format_problems(problems, mode=mode))
+        raise DataCheckError(format_problems(problems, mode=mode, before=before))
     return problems
