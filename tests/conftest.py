@@ -15,6 +15,13 @@ def _seed_and_threads() -> None:
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _data_check_cache(tmp_path_factory, monkeypatch) -> None:
+    """The data check's cache (restoregan.data.preflight) in a temporary folder, never in
+    the user's ~/.cache; one per session, inherited by subprocesses."""
+    monkeypatch.setenv("RESTOREGAN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """Root of the optional reference data (Set5/Set14/BSD100, Levin kernels); skips if absent."""

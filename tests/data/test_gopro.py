@@ -208,7 +208,11 @@ def test_no_sequences(tmp_path):
 
 
 def test_frame_smaller_than_crop(gopro_root):
-    dm = _dm(gopro_root, crop_size=64, batch_size=1)
+    # Found before training by the data check (restoregan.data.preflight) ...
+    with pytest.raises(DatasetError, match=r"is 48x32 \(WxH\), smaller than the crop 64x64"):
+        _dm(gopro_root, crop_size=64, batch_size=1).setup("fit")
+    # ... and, with the check off, by the item that reads it.
+    dm = _dm(gopro_root, crop_size=64, batch_size=1, check="off")
     dm.setup("fit")
     with pytest.raises(DatasetError, match=r"is 48x32 \(WxH\), smaller than the crop 64x64"):
         next(iter(dm.train_dataloader()))

@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from restoregan.data.io import DatasetError
+from restoregan.data.preflight import CHECK_MODES, CheckMode, check_datasets
 from restoregan.data.transforms import PairedColorJitter
 
 __all__ = ["PairedDataModule", "evenly_spaced"]
@@ -73,6 +74,10 @@ class PairedDataModule(L.LightningDataModule):
         eval_batch_size: validation/test batch size; 1 because full frames of
             different sizes cannot be stacked.
         scale: see above.
+        check: what :mod:`restoregan.data.preflight` checks of every pair of the splits
+            ``setup`` builds, before any step: ``full`` (decode every file once; cached),
+            ``headers`` (sizes only) or ``off``.
+        check_cache: folder of the check's cache (``None``: ``~/.cache/restoregan/checks``).
     """
 
     protocol: str = "deblur"
@@ -95,8 +100,15 @@ class PairedDataModule(L.LightningDataModule):
         color_jitter: PairedColorJitter | None = None,
         eval_batch_size: int = 1,
         scale: int = 1,
+        check: CheckMode = "full",
+        check_cache: str | None = None,
     ) -> None:
         super().__init__()
+        if check not in CHECK_MODES:
+            raise DatasetError(
+                f"data.check must be one of {', '.join(CHECK_MODES)}, got {check!r}; "
+                "e.g. data.check=headers to skip the decode pass."
+            )
         _check_sizes(
             batch_size=batch_size,
             eval_batch_size=eval_batch_size,
@@ -123,6 +135,8 @@ class PairedDataModule(L.LightningDataModule):
         }
         self.eval_batch_size = eval_batch_size
         self.scale = scale
+        self.check = check
+        self.check_cache = check_cache
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
@@ -138,6 +152,7 @@ class PairedDataModule(L.LightningDataModule):
         raise NotImplementedError
 
     def setup(self, stage: str | None = None) -> None:
+        built: dict[str, Dataset] = {}
         if stage in (None, "fit"):
             self.train_set = self.build_train()
             if len(self.train_set) < self.batch_size:
@@ -145,11 +160,17 @@ class PairedDataModule(L.LightningDataModule):
                     f"{type(self).__name__}: {len(self.train_set)} training pairs are fewer than "
                     f"batch_size={self.batch_size}, so no full batch exists; lower data.batch_size."
                 )
+            built["train"] = self.train_set
         if stage in (None, "fit", "validate"):
             self.val_set = self.build_val()
             self._log_split()
+            built["val"] = self.val_set
         if stage in (None, "test", "predict"):
             self.test_set = self.build_test()
+            built["test"] = self.test_set
+        # Before any step: a broken file is found now, not when a crop first reads it.
+        before = "training" if "train" in built else "evaluation"
+        check_datasets(built, mode=self.check, cache_dir=self.check_cache, before=before)
 
     def _log_split(self) -> None:
         trainer = getattr(self, "trainer", None)

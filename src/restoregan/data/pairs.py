@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from restoregan.data.degradations import (
 )
 from restoregan.data.folders import Pair, name_rng
 from restoregan.data.io import DatasetError, read_image, read_kernel, read_mask, to_tensor
+from restoregan.data.preflight import CheckItems, PairFiles
 from restoregan.data.transforms import (
     ItemKey,
     ItemRngs,
@@ -136,6 +138,17 @@ class PairedImageDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.pairs)
+
+    def check_items(self) -> CheckItems:
+        """What the items need of the files (:mod:`restoregan.data.preflight` checks it)."""
+        masks = self.masks or [None] * len(self.pairs)
+        return CheckItems(
+            pairs=[PairFiles(a, b, m) for (a, b, _), m in zip(self.pairs, masks, strict=True)],
+            crop=self.crop,
+            scale=self.scale,
+            degraded=False,
+            resize=self.resize,
+        )
 
     def _rngs(self, key: ItemKey) -> tuple[int, ItemRngs | None]:
         epoch, index = split_key(key)
@@ -245,6 +258,10 @@ class DegradedPairDataset(PairedImageDataset):
         super().__init__(seed=seed, **kwargs)
         self.kernels = kernels
         self.downsample_target = downsample_target
+
+    def check_items(self) -> CheckItems:
+        # The input is made from the source file, which must have the target's size.
+        return replace(super().check_items(), degraded=True)
 
     def kernel_for(self, name: str, rng: np.random.Generator | None = None) -> np.ndarray | None:
         """The blur kernel of an item: from ``rng`` (training) or fixed by ``(seed, name)``."""

@@ -17,6 +17,7 @@ from restoregan.data.datamodule import PairedDataModule, evenly_spaced
 from restoregan.data.folders import list_images, match_by_stem, require_dir
 from restoregan.data.io import IMAGE_EXTENSIONS, DatasetError
 from restoregan.data.pairs import DegradedPairDataset, PairedImageDataset
+from restoregan.data.preflight import CheckMode
 
 __all__ = ["DIV2KDataModule", "SRBenchmarkDataModule", "hr_only_pairs", "sr_dataset"]
 
@@ -149,6 +150,7 @@ class SRBenchmarkDataModule(PairedDataModule):
         batch_size, crop_size: not used (there is no training loader); accepted so that
             model recipes setting ``data.batch_size`` / ``data.crop_size`` compose with
             this set.
+        check, check_cache: the check of every pair before use (:class:`PairedDataModule`).
         Others (crops, batch size, workers, augmentation): see :class:`PairedDataModule`.
     """
 
@@ -165,6 +167,8 @@ class SRBenchmarkDataModule(PairedDataModule):
         num_workers: int = 0,
         seed: int = 0,
         pin_memory: bool | None = None,
+        check: CheckMode = "full",
+        check_cache: str | None = None,
     ) -> None:
         super().__init__(
             batch_size=batch_size,
@@ -173,6 +177,8 @@ class SRBenchmarkDataModule(PairedDataModule):
             seed=seed,
             pin_memory=pin_memory,
             scale=scale,
+            check=check,
+            check_cache=check_cache,
         )
         self.root = Path(root)
         self.name = name
