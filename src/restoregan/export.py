@@ -24,7 +24,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from restoregan.files import atomic_path
 from restoregan.nets.contract import Generator, require
 
 # The dynamo exporter of torch 2.13 writes opset 18 at the lowest (its down-conversion
@@ -99,15 +99,8 @@ def _example(generator: nn.Module, size: tuple[int, int]) -> Tensor:
 def _atomic_target(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary path beside ``path``, moved onto it only when the block succeeds: an
     interrupted export never leaves a half-written file under the requested name."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        yield tmp
 
 
 def export_onnx(

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from restoregan.data.io import DatasetError
+from restoregan.files import make_temp_dir
 
 __all__ = [
     "MANIFEST",
@@ -81,7 +81,7 @@ def build_cache(
         return root
     _refuse_foreign(root, what)
     root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    tmp = make_temp_dir(root.parent, prefix=f".{root.name}.tmp-")
     try:
         extra = write(tmp)
         manifest = {"params": params, **extra}

@@ -11,7 +11,6 @@ carries over to the restored file.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,8 @@ import cv2
 import numpy as np
 import torch
 from PIL import Image, JpegImagePlugin, UnidentifiedImageError
+
+from restoregan.files import atomic_open
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -143,16 +144,8 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
 
 def write_kernel(path: str | os.PathLike, kernel: np.ndarray) -> None:
     """Save a 2-D blur kernel as ``.npy`` (float32), atomically like :func:`write_image`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, np.asarray(kernel, dtype=np.float32))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        np.save(f, np.asarray(kernel, dtype=np.float32))
 
 
 def read_kernel(path: str | os.PathLike) -> np.ndarray:
@@ -339,30 +332,17 @@ def write_image(
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"write_image('{path}'): unknown image suffix '{path.suffix}'.")
+    options = _save_options(fmt, 1 if array.ndim == 2 else 3, info, quality)
+    if fmt == "PNG":
+        options["compress_level"] = png_compression
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
+        with atomic_open(path, "wb") as f:
+            Image.fromarray(array).save(f, format=fmt, **options)
+    except OSError as err:  # a folder you cannot write to, a full disk, a vanished folder
         raise ImageWriteError(
             f"Cannot write image '{path}': {err.strerror or err}; expected a folder you can "
-            "write to; choose another output or fix its permissions."
+            "write to with free space; choose another output or fix its permissions."
         ) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            options = _save_options(fmt, 1 if array.ndim == 2 else 3, info, quality)
-            if fmt == "PNG":
-                options["compress_level"] = png_compression
-            Image.fromarray(array).save(f, format=fmt, **options)
-        os.replace(tmp, path)
-    except OSError as err:  # a full disk, a folder that vanished
-        Path(tmp).unlink(missing_ok=True)
-        raise ImageWriteError(
-            f"Cannot write image '{path}': {err.strerror or err}; check that its folder "
-            "has free space, or choose another output."
-        ) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def to_tensor(array: np.ndarray) -> torch.Tensor:

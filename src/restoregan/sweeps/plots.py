@@ -6,13 +6,12 @@ global state is involved: safe inside a training process or a Hydra callback.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from restoregan.files import atomic_path
 from restoregan.sweeps.records import RunRecord
 
 
@@ -23,14 +22,8 @@ def _label(record: RunRecord, axes: list[str]) -> str:
 
 def _save(fig: Figure, path: Path) -> Path:
     # Atomic, like every file the suite writes: a reader never sees half a PNG.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from restoregan.files import atomic_open
 from restoregan.sweeps.plots import plot_against_values, plot_curves
 from restoregan.sweeps.records import INPUT_METRIC, METRIC, RunRecord, find_runs, swept_keys
 
@@ -108,14 +107,8 @@ def to_markdown(records: list[RunRecord], title: str) -> str:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w", newline="") as f:
+        f.write(text)
 
 
 def to_csv(records: list[RunRecord]) -> str:

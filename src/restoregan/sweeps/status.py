@@ -17,7 +17,6 @@ import functools
 import json
 import logging
 import os
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -27,6 +26,8 @@ from typing import Any, TypeVar
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+
+from restoregan.files import atomic_open
 
 log = logging.getLogger("restoregan")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,14 +49,8 @@ def write_status(out_dir: str | Path, status: str, **fields: Any) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / STATUS_FILE
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{STATUS_FILE}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump({"status": status, **fields}, f, indent=1, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w") as f:
+        json.dump({"status": status, **fields}, f, indent=1, default=str)
     return path
 
 

@@ -99,6 +99,9 @@ class AdversarialSystem(RestorationSystem):
         self.toggle_optimizer(opt_d)
         for _ in range(self.d_steps):
             d_loss, stats = self._discriminator_loss(real, fake.detach())
+            if not self.guard.losses_ok(self, {"d_loss": d_loss, **stats}, "discriminator"):
+                self.untoggle_optimizer(opt_d)
+                return  # model.nonfinite=skip: the rest of the batch is skipped
             opt_d.zero_grad(set_to_none=True)
             self.manual_backward(d_loss)
             opt_d.step()
@@ -111,6 +114,9 @@ class AdversarialSystem(RestorationSystem):
             self.discriminator(real).detach() if self.adversarial.needs_real_for_generator else None
         )
         g_loss, terms = self.loss(fake, real, d_fake=self.discriminator(fake), d_real=d_real)
+        if not self.guard.losses_ok(self, {**terms, "g_loss": g_loss}, "generator"):
+            self.untoggle_optimizer(opt_g)
+            return
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(g_loss)
         opt_g.step()
@@ -145,6 +151,7 @@ class AdversarialSystem(RestorationSystem):
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         # Runs after AMP has unscaled the gradients, so the clip threshold means the same
         # thing in 32-bit, bf16-mixed and 16-mixed runs.
+        super().on_before_optimizer_step(optimizer)  # the non-finite gradient guard
         opt_g, _ = self.optimizers()
         which, net = (
             ("g", self.generator) if optimizer is opt_g.optimizer else ("d", self.discriminator)

@@ -24,6 +24,7 @@ from restoregan.losses.composite import GeneratorLoss
 from restoregan.nets import load_weights
 from restoregan.nets.contract import Generator, require
 from restoregan.restore import input_baseline, restore, to_range
+from restoregan.systems.guards import NonFiniteGuard
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], Any]
@@ -69,6 +70,9 @@ class RestorationSystem(L.LightningModule):
             regime only, where Lightning steps the schedule), e.g. "val/psnr".
         init_from: generator weights to start from (a restoregan checkpoint or an official
             .pth file); used by later stages such as ESRGAN after its PSNR pre-training.
+        nonfinite: a NaN / inf loss or gradient "stop"s the run or is "skip"ped (the batch
+            counted); see `restoregan.systems.guards`.
+        nonfinite_max_skips: with "skip", how many skipped batches stop the run after all.
     """
 
     def __init__(
@@ -81,6 +85,8 @@ class RestorationSystem(L.LightningModule):
         scheduler_interval: Interval = "epoch",
         scheduler_monitor: str | None = None,
         init_from: str | None = None,
+        nonfinite: str = "stop",
+        nonfinite_max_skips: int = 100,
     ) -> None:
         super().__init__()
         if scheduler_interval not in ("epoch", "step"):
@@ -101,6 +107,7 @@ class RestorationSystem(L.LightningModule):
             # Done at construction so that a resumed run's checkpoint still wins afterwards.
             load_weights(self.generator, init_from)
         self._step_rng: Tensor | None = None  # see step_rng()
+        self.guard = NonFiniteGuard(nonfinite, nonfinite_max_skips)
         self.eval_metrics = nn.ModuleDict(
             {
                 stage: nn.ModuleDict({k: MeanMetric() for k in _EVAL_KEYS})
@@ -163,6 +170,10 @@ class RestorationSystem(L.LightningModule):
             stage, key = self.scheduler_monitor.split("/")
             scheduler.step(self.eval_metrics[stage][key].compute())
 
+    def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
+        # After AMP's unscaling, before the step: non-finite gradients never reach the weights.
+        self.guard.gradients_ok(self, optimizer)
+
     # ---- evaluation ----------------------------------------------------------------------
     def _evaluate(self, batch: dict[str, Any], stage: str) -> Tensor:
         x, y = batch["input"], batch["target"]
@@ -218,6 +229,7 @@ class RestorationSystem(L.LightningModule):
         # Lightning does not store RNG states; without them a resumed run draws different
         # crops, dropout masks and GP interpolation weights than an uninterrupted one.
         checkpoint["rng_states"] = {**_rng_states(), "step": self._step_rng}
+        checkpoint["nonfinite_skips"] = self.guard.skipped
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Restored here, not in on_train_start: on resume Lightning creates the training
@@ -226,3 +238,4 @@ class RestorationSystem(L.LightningModule):
         if "rng_states" in checkpoint:
             _set_rng_states(checkpoint["rng_states"])
             self._step_rng = checkpoint["rng_states"].get("step")
+        self.guard.skipped = int(checkpoint.get("nonfinite_skips", 0))

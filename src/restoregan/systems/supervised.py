@@ -24,11 +24,13 @@ class SupervisedSystem(RestorationSystem):
                 "(AdversarialSystem) or a loss recipe with `adversarial: null`"
             )
 
-    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor | None:
         real = self.to_net(batch["target"])
         with self.step_rng():
             fake = self.generator(self.to_net(batch["input"]))
             total, terms = self.loss(fake, real)
+        if not self.guard.losses_ok(self, {**terms, "g_loss": total}, "generator"):
+            return None  # model.nonfinite=skip: Lightning skips a step that returns None
         bs = real.shape[0]
         self.log("train/g_loss", total, prog_bar=True, batch_size=bs)
         self.log_dict({f"train/{k}": v for k, v in terms.items()}, batch_size=bs)
