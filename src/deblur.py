@@ -24,6 +24,7 @@ from restoregan.cli.restorers import build_restorer, pick_device
 from restoregan.data.io import read_photo, to_tensor, to_uint8, write_image
 from restoregan.nets.contract import Generator
 from restoregan.restore import check_settings, restore
+from restoregan.runs import run_stamp  # noqa: F401  (registers ${run_stamp:} for hydra.run.dir)
 
 
 class RestoreFailures(ValueError):

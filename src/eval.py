@@ -23,6 +23,7 @@ from restoregan.cli.restorers import build_restorer, pick_device
 from restoregan.data.io import DatasetError
 from restoregan.evaluation import SCORES, evaluate, format_summary, read_per_image
 from restoregan.restore import check_settings
+from restoregan.runs import run_stamp  # noqa: F401  (registers ${run_stamp:} for hydra.run.dir)
 
 
 def _counted(batches: Iterable[dict], advance: Callable[[int], None]) -> Iterator[dict]:

@@ -3,7 +3,7 @@
 python src/train.py                                   # DeblurGAN recipe on the demo data
 python src/train.py experiment=quickstart             # what `make train` runs
 python src/train.py model=deblurgan data=gopro data.root=/data/GOPRO_Large
-python src/train.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt   # resume
+python src/train.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt   # resume, same folder
 python src/train.py experiment=dual_gan_smoke         # multi-stage: restoregan.experiments
 """
 
@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from restoregan.callbacks.run_config import RunConfig
 from restoregan.cli.errors import run_main, user_errors
 from restoregan.experiments import run_multistage
+from restoregan.runs import finish_loggers, prepare_loggers  # also: the run-folder resolvers
 from restoregan.sweeps.status import sweep_job
 
 log = logging.getLogger("restoregan")
@@ -30,6 +31,9 @@ log = logging.getLogger("restoregan")
 warnings.filterwarnings(
     "ignore", message=r"Found \d+ module\(s\) in eval mode", category=UserWarning
 )
+# Lightning looks for the resume position in the loader; the suite's is the datamodule's
+# state (restoregan.data.sampling), so its "dataloader is not resumable" warning is wrong.
+warnings.filterwarnings("ignore", message=r"You're resuming from a checkpoint that ended before")
 
 
 def instantiate_dict(cfg: DictConfig | None) -> list[Any]:
@@ -50,7 +54,25 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     model: L.LightningModule = instantiate(cfg.model)
     callbacks = [*instantiate_dict(cfg.get("callbacks")), RunConfig(resolved)]
+    prepare_loggers(cfg)  # the W&B run's id (resumable) and sweep group
     loggers = instantiate_dict(cfg.get("logger"))
+    try:
+        metrics = _fit(cfg, resolved, datamodule, model, callbacks, loggers)
+    except BaseException:
+        finish_loggers(exit_code=1)
+        raise
+    finish_loggers()  # one W&B run per job, also in a -m sweep
+    return metrics
+
+
+def _fit(
+    cfg: DictConfig,
+    resolved: Any,
+    datamodule: L.LightningDataModule,
+    model: L.LightningModule,
+    callbacks: list[Any],
+    loggers: list[Any],
+) -> dict[str, Any]:
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     for logger in loggers:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import restoregan.runs  # noqa: F401  (registers the resolvers of hydra.run.dir / sweep.dir)
 from tests.helpers import PROJECT_ROOT, SHARED_DATA
 
 

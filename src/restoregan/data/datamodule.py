@@ -1,16 +1,18 @@
 """Base LightningDataModule shared by every dataset of the suite.
 
 Subclasses build their datasets in ``build_train`` / ``build_val`` / ``build_test``;
-this class owns the loaders. The training loader shuffles and drops the last partial
-batch; under DDP Lightning swaps in a ``DistributedSampler`` by itself. What each item
-looks like (crop, flips, synthetic kernels) is a function of ``(seed, epoch, index)``
-inside the dataset (see :mod:`restoregan.data.transforms`), not of any global RNG.
+this class owns the loaders. The training loader's :class:`~restoregan.data.sampling.EpochSampler`
+yields ``(epoch, index)`` keys in a per-epoch order from ``(seed, epoch)``, one share per
+DDP rank, and drops the last partial batch. What each item looks like (crop, flips,
+synthetic kernels) is a function of ``(seed, epoch, index)`` inside the dataset (see
+:mod:`restoregan.data.transforms`), not of any global RNG; the sampler's position is the
+datamodule's checkpoint state, so a mid-epoch checkpoint resumes at its next batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import lightning as L
 import numpy as np
@@ -19,6 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from restoregan.data.io import DatasetError
 from restoregan.data.preflight import CHECK_MODES, CheckMode, check_datasets
+from restoregan.data.sampling import EpochSampler
 from restoregan.data.transforms import PairedColorJitter
 
 __all__ = ["PairedDataModule", "evenly_spaced"]
@@ -141,6 +144,8 @@ class PairedDataModule(L.LightningDataModule):
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
         self.split_info = {}
+        self._train_sampler: EpochSampler | None = None
+        self._sampler_state: dict[str, Any] | None = None  # from a checkpoint, see load_state_dict
 
     def build_train(self) -> Dataset:
         raise NotImplementedError
@@ -183,15 +188,48 @@ class PairedDataModule(L.LightningDataModule):
         if dataset is None:
             raise RuntimeError(f"{type(self).__name__}.setup('{stage}') has not been called.")
         pin = torch.cuda.is_available() if self.pin_memory is None else self.pin_memory
+        sampler = self._make_train_sampler(dataset) if train else None
         return DataLoader(
             dataset,
             batch_size=self.batch_size if train else self.eval_batch_size,
-            shuffle=train,
+            sampler=sampler,
             drop_last=train,
             num_workers=self.num_workers,
             pin_memory=pin,
             persistent_workers=train and self.num_workers > 0,
         )
+
+    def _make_train_sampler(self, dataset: Dataset) -> EpochSampler:
+        trainer = getattr(self, "trainer", None)
+        sampler = EpochSampler(
+            dataset,  # type: ignore[arg-type]  # every training set is sized
+            seed=self.seed,
+            batch_size=self.batch_size,
+            num_replicas=trainer.world_size if trainer is not None else 1,
+            rank=trainer.global_rank if trainer is not None else 0,
+        )
+        if self._sampler_state is not None:
+            sampler.load_state_dict(self._sampler_state)
+            self._sampler_state = None  # a later reload starts where training is then
+        self._train_sampler = sampler
+        return sampler
+
+    def state_dict(self) -> dict[str, Any]:
+        """The training sampler's position, saved in every checkpoint (Lightning's hook).
+
+        Counted from the trainer's progress, not from the loader: workers and prefetching
+        read ahead of the batches that were actually trained.
+        """
+        trainer = getattr(self, "trainer", None)
+        if self._train_sampler is None or trainer is None:
+            return {}
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        finished = done >= trainer.num_training_batches
+        return {"train_sampler": self._train_sampler.state_dict(done, epoch_finished=finished)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        # Lightning restores the datamodule before it builds the training loader.
+        self._sampler_state = state_dict.get("train_sampler")
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, "fit", train=True)
