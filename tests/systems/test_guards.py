@@ -142,3 +142,18 @@ def test_guard_settings_are_checked() -> None:
         NonFiniteGuard("ignore")
     with pytest.raises(ValueError, match="nonfinite_max_skips must be >= 0"):
         NonFiniteGuard("skip", -1)
+
+
+def test_supervised_regime_skips_a_batch(tmp_path: Path, demo_root: Path) -> None:
+    cfg = _cfg(
+        tmp_path, demo_root, "model.nonfinite=skip", *nan_term([2]),
+        base=TINY_RECIPES["cnn_baseline"],
+    )  # fmt: skip
+    train(cfg)
+    ckpt = torch.load(tmp_path / "out" / "checkpoints" / "last.ckpt", weights_only=True)
+    # Automatic optimisation: the batch whose step returned None computed no gradients, so
+    # Adam left every weight alone (Lightning still counts the step in global_step).
+    (opt,) = ckpt["optimizer_states"]
+    assert {int(s["step"]) for s in opt["state"].values()} == {2}
+    assert ckpt["global_step"] == 3 and ckpt["nonfinite_skips"] == 1
+    assert _finite(ckpt["state_dict"])
