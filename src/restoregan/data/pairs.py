@@ -169,8 +169,10 @@ class PairedImageDataset(Dataset):
             )
         return top, left, (self.crop, self.crop)
 
-    def __getitem__(self, key: ItemKey) -> dict:
-        index, rngs = self._rngs(key)
+    def frame(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The whole ``(input, target, mask)`` of pair ``index`` before cropping: sizes
+        checked, SR target cut to ``scale x input``, ``resize`` applied. What a training
+        crop is cut from (and what :mod:`restoregan.data.decoded_cache` stores)."""
         pair = self.pairs[index]
         inp, target = read_image(pair[0]), read_image(pair[1])
         th, tw = _target_size(inp, target, self.scale, pair)
@@ -179,7 +181,13 @@ class PairedImageDataset(Dataset):
         if self.resize is not None and (th, tw) != self.resize:
             inp, target = resize_like_pil(inp, self.resize), resize_like_pil(target, self.resize)
             mask = None if mask is None else resize_like_pil(mask, self.resize)
-            th, tw = self.resize
+        return inp, target, mask
+
+    def __getitem__(self, key: ItemKey) -> dict:
+        index, rngs = self._rngs(key)
+        pair = self.pairs[index]
+        inp, target, mask = self.frame(index)
+        th, tw = target.shape[:2]
         top, left, size = self._window(th, tw, rngs, str(pair[1]))
         if self.crop:
             inp, target, mask = crop_pair(
@@ -254,6 +262,24 @@ class DegradedPairDataset(PairedImageDataset):
         if isinstance(self.kernels, TrajectoryKernel):
             return self.kernels.sample(rng)
         return self.kernels[int(rng.integers(len(self.kernels)))]
+
+    def frame(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The whole ``(input, target, None)`` of item ``index``: only deterministic
+        degradations (bicubic LR, no kernel) have one; random kernels are drawn per item."""
+        if self.kernels is not None or self.downsample_target:
+            raise DatasetError(
+                "Synthetic-blur items are drawn per item (a new kernel each time), so they have "
+                "no fixed frame to cache: set data.cache=null for this dataset."
+            )
+        source_path, target_path, _ = self.pairs[index]
+        s = self.scale
+        target = read_image(target_path)
+        source = target if source_path == target_path else read_image(source_path)
+        if source.shape != target.shape:
+            _target_size(source, target, 1, self.pairs[index])  # raises with both sizes
+        h, w = target.shape[0] // s * s, target.shape[1] // s * s
+        inp = degrade_region(source[:h, :w], 0, 0, (h, w), kernel=None, scale=s)
+        return inp, target[:h, :w], None
 
     def __getitem__(self, key: ItemKey) -> dict:
         index, rngs = self._rngs(key)
