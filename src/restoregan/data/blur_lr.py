@@ -24,7 +24,7 @@ from restoregan.data.datamodule import PairedDataModule, evenly_spaced
 from restoregan.data.degradations import TrajectoryKernel, load_levin_kernels
 from restoregan.data.folders import require_dir
 from restoregan.data.gopro import BlurType, ValSource, gopro_split
-from restoregan.data.gpu_degrade import blur_batch
+from restoregan.data.gpu_degrade import degrade_batch
 from restoregan.data.io import DatasetError
 from restoregan.data.pairs import DegradedPairDataset, KernelSource
 from restoregan.data.sr import hr_only_pairs
@@ -60,7 +60,7 @@ class BlurLRDataModule(PairedDataModule):
         eval_crop: HR centre crop for validation/test; ``None`` = full images.
         val_max_images: validation subset size (``None`` = all); test uses all images.
         degrade_on: ``"cpu"`` (default) or ``"gpu"``: training blur applied on the batch on
-            the model's device (:mod:`restoregan.data.gpu_degrade`; ``scale`` 1 only).
+            the model's device (:mod:`restoregan.data.gpu_degrade`; ``target="hr"``).
         Others (crops, batch size, workers, augmentation): see :class:`PairedDataModule`.
     """
 
@@ -116,9 +116,9 @@ class BlurLRDataModule(PairedDataModule):
         self.degrade_on = degrade_on
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        # degrade_on=gpu: training batches arrive sharp with their kernels; blur them here,
+        # degrade_on=gpu: training batches arrive sharp with their kernels; degrade them here,
         # on the device, so the system sees the usual input/target batch.
-        return blur_batch(batch) if isinstance(batch, dict) else batch
+        return degrade_batch(batch, self.factor) if isinstance(batch, dict) else batch
 
     def _kernels(self) -> KernelSource:
         if self.kernel == "levin":

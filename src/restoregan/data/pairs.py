@@ -30,7 +30,7 @@ from restoregan.data.degradations import (
     resize_like_pil,
 )
 from restoregan.data.folders import Pair, name_rng
-from restoregan.data.gpu_degrade import DEGRADE_ON, centre_pad_kernel, symmetric_window
+from restoregan.data.gpu_degrade import DEGRADE_ON, centre_pad_kernel, kernel_bound, sharp_item
 from restoregan.data.io import DatasetError, read_image, read_kernel, read_mask, to_tensor
 from restoregan.data.transforms import (
     ItemKey,
@@ -246,8 +246,9 @@ class DegradedPairDataset(PairedImageDataset):
             instead of the HR image. Crops stay HR-side.
         degrade_on: ``"gpu"``: training items carry the sharp ``source`` window and the
             ``kernel`` instead of ``input``, blurred on the batch by
-            :func:`restoregan.data.gpu_degrade.blur_batch` (blur only: ``scale`` 1, no
-            colour jitter); evaluation items are made on the CPU either way.
+            :func:`restoregan.data.gpu_degrade.degrade_batch` (blur, then bicubic when
+            ``scale`` > 1; no colour jitter, HR targets); evaluation items are made on the
+            CPU either way.
         **kwargs: as :class:`PairedImageDataset`, with ``pairs`` given as
             ``(source_path, target_path, name)``.
     """
@@ -267,21 +268,14 @@ class DegradedPairDataset(PairedImageDataset):
         if degrade_on not in DEGRADE_ON:
             raise DatasetError(f"data.degrade_on must be 'cpu' or 'gpu', got '{degrade_on}'.")
         gpu = degrade_on == "gpu" and kernels is not None
-        if gpu and (self.scale != 1 or downsample_target or kwargs.get("color_jitter")):
+        if gpu and (downsample_target or kwargs.get("color_jitter")):
             raise DatasetError(
-                "data.degrade_on=gpu blurs on the batch and supports blur only: scale 1, "
-                "target=hr, no colour jitter (jitter after the blur would need the input on "
-                f"the CPU); got scale {self.scale}. Set data.degrade_on=cpu."
+                "data.degrade_on=gpu degrades the batch on the device and supports target=hr "
+                "without colour jitter (the CPU path jitters after the blur, which would need "
+                "the input on the CPU). Set data.degrade_on=cpu, data.target=hr or "
+                "data.color_jitter=null."
             )
         self.degrade_on = "gpu" if gpu else "cpu"
-
-    @property
-    def gpu_kernel_size(self) -> int:
-        """The odd size every kernel is padded to for ``degrade_on=gpu``: the largest the
-        source can make (a trajectory kernel's radius is at most its path length + 1)."""
-        if isinstance(self.kernels, TrajectoryKernel):
-            return 2 * math.ceil(self.kernels.max_length) + 3
-        return max(max(k.shape) for k in self.kernels) // 2 * 2 + 1
 
     def kernel_for(self, name: str, rng: np.random.Generator | None = None) -> np.ndarray | None:
         """The blur kernel of an item: from ``rng`` (training) or fixed by ``(seed, name)``."""
@@ -322,7 +316,18 @@ class DegradedPairDataset(PairedImageDataset):
         top, left, size = self._window(h, w, rngs, str(target_path))
         kernel = self.kernel_for(name, None if rngs is None else rngs.degrade)
         if rngs is not None and self.degrade_on == "gpu":
-            return self._sharp_item(source, target, (top, left, size), kernel, name, rngs)
+            kernel = centre_pad_kernel(kernel, kernel_bound(self.kernels))
+            window = (top, left, size)
+            return sharp_item(
+                source[:h, :w],
+                target[:h, :w],
+                window,
+                kernel,
+                scale=s,
+                augment=self.augment,
+                rng=rngs.augment,
+                name=name,
+            )
         inp = degrade_region(source[:h, :w], top, left, size, kernel=kernel, scale=s)
         if self.downsample_target:
             # Region by region too, so a crop equals the same crop of the downsampled frame.
@@ -331,30 +336,6 @@ class DegradedPairDataset(PairedImageDataset):
             target = target[top : top + size[0], left : left + size[1]]
         carried = kernel if rngs is None and s == 1 else None
         return self._finish(inp, target, None, name, rngs, carried)
-
-    def _sharp_item(
-        self,
-        source: np.ndarray,
-        target: np.ndarray,
-        window: tuple[int, int, tuple[int, int]],
-        kernel: np.ndarray,
-        name: str,
-        rngs: ItemRngs,
-    ) -> dict:
-        """A ``degrade_on=gpu`` training item: the sharp window the crop's blur reads, the
-        target crop and the padded kernel, all flipped/rotated alike."""
-        (top, left, (h, w)), k = window, self.gpu_kernel_size
-        r = k // 2
-        src = symmetric_window(source, top - r, left - r, h + 2 * r, w + 2 * r)
-        crop = target[top : top + h, left : left + w]
-        # The kernel rides as albumentations' mask: moved by flips/rotations, never jittered.
-        src, crop, kern = self.augment(src, crop, centre_pad_kernel(kernel, k), rngs.augment)
-        return {
-            "source": to_tensor(src),
-            "target": to_tensor(crop),
-            "name": name,
-            "kernel": torch.from_numpy(np.ascontiguousarray(kern, dtype=np.float32)),
-        }
 
 
 def degrade_region(
