@@ -62,7 +62,7 @@ __all__ = [
 
 #: BasicSR's ``extract_subimages`` settings for DIV2K / GoPro (target-side pixels).
 SUB_SIZE, SUB_STEP = 480, 240
-#: The store's files: ``(name, dtype, channels)``.
+#: The store's files, ``kind: (file name, dtype)``; sub-images lie back to back in each.
 _FILES = {
     "input": ("input.u8", np.uint8),
     "target": ("target.u8", np.uint8),
