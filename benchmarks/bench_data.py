@@ -137,8 +137,10 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     )
     for w in args.workers:
         png, cache = results["crops_per_s"]["png"][w], results["crops_per_s"]["cache"][w]
-        print(f"{w:8d} {png:12.1f} {cache:14.1f} {cache / png:9.1f}x {step:11.1f}")
-    print(f"a DeblurGAN step on {args.device} consumes {step:.1f} crops/s at batch {args.batch}")
+        print(f"{w:8d} {png:12.1f} {cache:14.1f} {cache / png:9.1f}x {step:11.3g}")
+    print(
+        f"a DeblurGAN step on {args.device} consumes {step:.3g} crops/s ({args.batch / step:.1f} s a step) at batch {args.batch}"
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
