@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TORCH  ?= torch==2.13.0
 
-.PHONY: install train test test-fast lint format params bench bench-step bench-infer gpu-suite reproduce-table1 clean
+.PHONY: install train test test-fast lint format params bench bench-step bench-data bench-infer gpu-suite reproduce-table1 clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ bench: $(STAMP)
 ## DeblurGAN training step: the 2018-style plain loop vs ours through Lightning, side by side.
 bench-step: $(STAMP)
 	$(BIN)/python benchmarks/bench_step.py $(BENCH_ARGS)
+
+## Training crops/s: PNG decode vs data.cache at 1/2/4 workers, beside what a DeblurGAN step consumes.
+bench-data: $(STAMP)
+	$(BIN)/python benchmarks/bench_data.py $(BENCH_ARGS)
 
 ## ms per 720p frame per generator (untiled / tiled) and peak memory at 1/4/16 MP with tiles.
 bench-infer: $(STAMP)

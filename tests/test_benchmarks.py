@@ -115,3 +115,18 @@ def test_gpu_summary_flags_16_mixed_that_is_not_float16(tmp_path: Path) -> None:
     (tmp_path / "step_fp16.json").write_text(json.dumps(fake))
     proc = run([sys.executable, str(BENCH / "gpu_summary.py"), str(tmp_path)], tmp_path)
     assert proc.returncode == 0 and ": OK" in proc.stdout
+
+
+# Writes PNG frames, builds the decoded cache, reads both through DataLoader workers and
+# times a tiny DeblurGAN step: ~30 s on a small busy CPU.
+@pytest.mark.slow
+def test_bench_data_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "data.json"
+    cmd = [sys.executable, str(BENCH / "bench_data.py"), "--tiny", "--workers", "0", "1"]
+    proc = run([*cmd, "--threads", "1", "--json", str(out)], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert set(result["crops_per_s"]) == {"png", "cache"}
+    assert set(result["crops_per_s"]["cache"]) == {"0", "1"}
+    assert result["step_crops_per_s"] > 0 and result["cache_build_s"] > 0
+    assert "cache/png" in proc.stdout

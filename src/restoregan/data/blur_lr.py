@@ -24,6 +24,7 @@ from restoregan.data.datamodule import PairedDataModule, evenly_spaced
 from restoregan.data.degradations import TrajectoryKernel, load_levin_kernels
 from restoregan.data.folders import require_dir
 from restoregan.data.gopro import BlurType, ValSource, gopro_split
+from restoregan.data.gpu_degrade import degrade_batch
 from restoregan.data.io import DatasetError
 from restoregan.data.pairs import DegradedPairDataset, KernelSource
 from restoregan.data.sr import hr_only_pairs
@@ -58,6 +59,8 @@ class BlurLRDataModule(PairedDataModule):
         val_source, val_sequences: ``gopro`` only: where validation frames come from.
         eval_crop: HR centre crop for validation/test; ``None`` = full images.
         val_max_images: validation subset size (``None`` = all); test uses all images.
+        degrade_on: ``"cpu"`` (default) or ``"gpu"``: training blur applied on the batch on
+            the model's device (:mod:`restoregan.data.gpu_degrade`; ``target="hr"``).
         Others (crops, batch size, workers, augmentation): see :class:`PairedDataModule`.
     """
 
@@ -78,6 +81,7 @@ class BlurLRDataModule(PairedDataModule):
         val_source: ValSource = "train_sequences",
         val_sequences: int | list[str] = 2,
         val_max_images: int | None = 16,
+        degrade_on: Literal["cpu", "gpu"] = "cpu",
         seed: int = 0,
         **common: Any,
     ) -> None:
@@ -109,6 +113,12 @@ class BlurLRDataModule(PairedDataModule):
             val_sequences if isinstance(val_sequences, int) else list(val_sequences)
         )
         self.val_max_images = val_max_images
+        self.degrade_on = degrade_on
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        # degrade_on=gpu: training batches arrive sharp with their kernels; degrade them here,
+        # on the device, so the system sees the usual input/target batch.
+        return degrade_batch(batch, self.factor) if isinstance(batch, dict) else batch
 
     def _kernels(self) -> KernelSource:
         if self.kernel == "levin":
@@ -147,6 +157,7 @@ class BlurLRDataModule(PairedDataModule):
             train=train,
             crop_size=self.crop_size and self.crop_size * k,
             eval_crop=self.eval_crop and self.eval_crop * k,
+            degrade_on=self.degrade_on if train else "cpu",
             **(self.augment if train else {}),
         )
 

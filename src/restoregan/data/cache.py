@@ -5,7 +5,9 @@ params say everything that decides the pixels (kind, version, seed, sources, ker
 settings); a cache whose params differ is stale and is rebuilt. Building writes into a
 temporary sibling folder that is renamed into place, so a reader, a second process or a
 DDP rank never sees half a dataset, and a process that loses the race keeps the winner's
-copy. A non-empty folder without a manifest is never deleted.
+copy. A non-empty folder without a manifest is never deleted. A build that was killed
+(no ``finally`` ran) leaves its temporary folder behind; the next build on the same host
+removes it once the process that made it is gone (``.owner`` records host and pid).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +33,7 @@ __all__ = [
 ]
 
 MANIFEST = "manifest.json"
+_OWNER = ".owner"
 
 
 def json_params(params: dict) -> dict:
@@ -81,15 +85,38 @@ def build_cache(
         return root
     _refuse_foreign(root, what)
     root.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_killed_builds(root)
     tmp = make_temp_dir(root.parent, prefix=f".{root.name}.tmp-")
     try:
+        (tmp / _OWNER).write_text(f"{socket.gethostname()} {os.getpid()}\n")
         extra = write(tmp)
+        (tmp / _OWNER).unlink()
         manifest = {"params": params, **extra}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         _install(tmp, root, params, what)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return root
+
+
+def _sweep_killed_builds(root: Path) -> None:
+    """Remove temporary build folders of ``root`` whose builder died on this host.
+
+    A folder of another host (a shared filesystem) or of a live process is left alone: it
+    may be a build in progress. A folder without an owner file is too young to judge (its
+    builder writes the file first thing) or not ours.
+    """
+    host = socket.gethostname()
+    for tmp in root.parent.glob(f".{root.name}.tmp-*"):
+        try:
+            owner_host, pid = (tmp / _OWNER).read_text().split()
+            if owner_host != host:
+                continue
+            os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            shutil.rmtree(tmp, ignore_errors=True)  # its builder is gone
+        except (OSError, ValueError):
+            continue  # no owner file yet, another host, or no permission to signal: alive
 
 
 def _refuse_foreign(root: Path, what: str) -> None:

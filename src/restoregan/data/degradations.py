@@ -28,6 +28,7 @@ __all__ = [
     "rasterise_trajectory",
     "resize_bicubic",
     "resize_like_pil",
+    "resize_matrix",
 ]
 
 
@@ -229,7 +230,7 @@ def _cubic(t: np.ndarray) -> np.ndarray:
     )
 
 
-def _resize_matrix(n_in: int, n_out: int) -> sparse.csr_matrix:
+def resize_matrix(n_in: int, n_out: int) -> sparse.csr_matrix:
     """``(n_out, n_in)`` interpolation matrix of MATLAB-style antialiased bicubic resizing."""
     factor = n_out / n_in
     # Downscaling stretches the kernel by 1/factor: a low-pass filter that prevents aliasing.
@@ -269,9 +270,9 @@ def resize_bicubic(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return np.clip(np.rint(x), 0, 255) if is_uint8 else x
 
     x = image.astype(np.float64).reshape(h, -1)
-    x = finish(_resize_matrix(h, out_h) @ x)
+    x = finish(resize_matrix(h, out_h) @ x)
     x = x.reshape(out_h, w, -1).transpose(1, 0, 2).reshape(w, -1)
-    x = finish(_resize_matrix(w, out_w) @ x)
+    x = finish(resize_matrix(w, out_w) @ x)
     x = x.reshape(out_w, out_h, -1).transpose(1, 0, 2).reshape((out_h, out_w, *image.shape[2:]))
     if is_uint8:
         return x.astype(np.uint8)

@@ -29,6 +29,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from restoregan.data.datamodule import PairedDataModule, evenly_spaced
+from restoregan.data.decoded_cache import cached_train_set
 from restoregan.data.folders import Pair, match_by_stem, require_dir
 from restoregan.data.io import DatasetError
 from restoregan.data.pairs import PairedImageDataset
@@ -197,6 +198,8 @@ class GoProDataModule(PairedDataModule):
             (PIL bicubic); DeblurGAN's loader uses ``[640, 360]``.
         resize_eval: resize validation/test frames too (DeblurGAN's protocol: its
             published numbers are at 640x360, not 1280x720).
+        cache: folder of the decoded training cache (:mod:`restoregan.data.decoded_cache`),
+            built on first use; ``None`` decodes PNGs for every crop.
         Others (crops, batch size, workers, augmentation): see :class:`PairedDataModule`.
     """
 
@@ -213,10 +216,12 @@ class GoProDataModule(PairedDataModule):
         val_max_images: int | None = 16,
         resize: Sequence[int] | None = None,
         resize_eval: bool = False,
+        cache: str | None = None,
         seed: int = 0,
         **common: Any,
     ) -> None:
         super().__init__(seed=seed, **common)
+        self.cache = cache
         if val_source not in VAL_SOURCES:
             raise DatasetError(
                 f"data.val_source must be one of {', '.join(VAL_SOURCES)}, got '{val_source}'."
@@ -254,8 +259,13 @@ class GoProDataModule(PairedDataModule):
         resize = self.resize if self.resize_eval else None
         return PairedImageDataset(pairs=pairs, train=False, eval_crop=self.eval_crop, resize=resize)
 
+    def prepare_data(self) -> None:
+        # Lightning runs this once per node before every rank's setup: one cache build.
+        if self.cache is not None:
+            self.build_train()
+
     def build_train(self) -> Dataset:
-        return PairedImageDataset(
+        source = PairedImageDataset(
             pairs=self.split().train,
             train=True,
             crop_size=self.crop_size,
@@ -263,6 +273,7 @@ class GoProDataModule(PairedDataModule):
             resize=self.resize,
             **self.augment,
         )
+        return cached_train_set(self.cache, source, what="gopro")
 
     def build_val(self) -> Dataset:
         return self._eval_set(evenly_spaced(self.split().val, self.val_max_images))

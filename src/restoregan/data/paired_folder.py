@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import Dataset
 
 from restoregan.data.datamodule import PairedDataModule
+from restoregan.data.decoded_cache import cached_train_set
 from restoregan.data.folders import Pair, match_by_stem, match_masks, require_dir
 from restoregan.data.io import DatasetError
 from restoregan.data.pairs import PairedImageDataset
@@ -45,6 +46,8 @@ class PairedFolderDataModule(PairedDataModule):
         mask_dir, val_mask_dir, mask_suffix: optional blur masks (see above).
         val_fraction: share of pairs held out when no validation folders are given.
         eval_crop: target-side centre crop for validation/test; ``None`` = full frames.
+        cache: folder of the decoded training cache (:mod:`restoregan.data.decoded_cache`:
+            sub-images of pair and mask), built on first use; ``None`` = off.
         Others (crops, batch size, workers, augmentation): see :class:`PairedDataModule`.
     """
 
@@ -61,10 +64,12 @@ class PairedFolderDataModule(PairedDataModule):
         val_mask_dir: str | None = None,
         mask_suffix: str = "",
         val_fraction: float = 0.1,
+        cache: str | None = None,
         seed: int = 0,
         **common: Any,
     ) -> None:
         super().__init__(seed=seed, **common)
+        self.cache = cache
         if (val_input_dir is None) != (val_target_dir is None):
             raise DatasetError("Give both val_input_dir and val_target_dir, or neither.")
         if val_input_dir is None and not 0.0 < val_fraction < 1.0:
@@ -113,15 +118,21 @@ class PairedFolderDataModule(PairedDataModule):
         masks = [m for _, m in items]
         return {"pairs": [p for p, _ in items], "masks": None if None in masks else masks}
 
+    def prepare_data(self) -> None:
+        # Lightning runs this once per node before every rank's setup: one cache build.
+        if self.cache is not None:
+            self.build_train()
+
     def build_train(self) -> Dataset:
         train, _ = self._split()
-        return PairedImageDataset(
+        source = PairedImageDataset(
             **self._files(train),
             train=True,
             crop_size=self.crop_size,
             seed=self.seed,
             **self.augment,
         )
+        return cached_train_set(self.cache, source, what="paired-folder")
 
     def build_val(self) -> Dataset:
         _, val = self._split()

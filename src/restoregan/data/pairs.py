@@ -31,6 +31,7 @@ from restoregan.data.degradations import (
     resize_like_pil,
 )
 from restoregan.data.folders import Pair, name_rng
+from restoregan.data.gpu_degrade import DEGRADE_ON, centre_pad_kernel, kernel_bound, sharp_item
 from restoregan.data.io import DatasetError, read_image, read_kernel, read_mask, to_tensor
 from restoregan.data.preflight import CheckItems, PairFiles
 from restoregan.data.transforms import (
@@ -182,8 +183,10 @@ class PairedImageDataset(Dataset):
             )
         return top, left, (self.crop, self.crop)
 
-    def __getitem__(self, key: ItemKey) -> dict:
-        index, rngs = self._rngs(key)
+    def frame(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The whole ``(input, target, mask)`` of pair ``index`` before cropping: sizes
+        checked, SR target cut to ``scale x input``, ``resize`` applied. What a training
+        crop is cut from (and what :mod:`restoregan.data.decoded_cache` stores)."""
         pair = self.pairs[index]
         inp, target = read_image(pair[0]), read_image(pair[1])
         th, tw = _target_size(inp, target, self.scale, pair)
@@ -192,7 +195,13 @@ class PairedImageDataset(Dataset):
         if self.resize is not None and (th, tw) != self.resize:
             inp, target = resize_like_pil(inp, self.resize), resize_like_pil(target, self.resize)
             mask = None if mask is None else resize_like_pil(mask, self.resize)
-            th, tw = self.resize
+        return inp, target, mask
+
+    def __getitem__(self, key: ItemKey) -> dict:
+        index, rngs = self._rngs(key)
+        pair = self.pairs[index]
+        inp, target, mask = self.frame(index)
+        th, tw = target.shape[:2]
         top, left, size = self._window(th, tw, rngs, str(pair[1]))
         if self.crop:
             inp, target, mask = crop_pair(
@@ -248,16 +257,38 @@ class DegradedPairDataset(PairedImageDataset):
         downsample_target: the target is the sharp image downsampled like the input (same
             size as the input: the pairs a deblurring stage at low resolution trains on)
             instead of the HR image. Crops stay HR-side.
+        degrade_on: ``"gpu"``: training items carry the sharp ``source`` window and the
+            ``kernel`` instead of ``input``, blurred on the batch by
+            :func:`restoregan.data.gpu_degrade.degrade_batch` (blur, then bicubic when
+            ``scale`` > 1; no colour jitter, HR targets); evaluation items are made on the
+            CPU either way.
         **kwargs: as :class:`PairedImageDataset`, with ``pairs`` given as
             ``(source_path, target_path, name)``.
     """
 
     def __init__(
-        self, *, kernels: KernelSource, seed: int, downsample_target: bool = False, **kwargs: Any
+        self,
+        *,
+        kernels: KernelSource,
+        seed: int,
+        downsample_target: bool = False,
+        degrade_on: str = "cpu",
+        **kwargs: Any,
     ) -> None:
         super().__init__(seed=seed, **kwargs)
         self.kernels = kernels
         self.downsample_target = downsample_target
+        if degrade_on not in DEGRADE_ON:
+            raise DatasetError(f"data.degrade_on must be 'cpu' or 'gpu', got '{degrade_on}'.")
+        gpu = degrade_on == "gpu" and kernels is not None
+        if gpu and (downsample_target or kwargs.get("color_jitter")):
+            raise DatasetError(
+                "data.degrade_on=gpu degrades the batch on the device and supports target=hr "
+                "without colour jitter (the CPU path jitters after the blur, which would need "
+                "the input on the CPU). Set data.degrade_on=cpu, data.target=hr or "
+                "data.color_jitter=null."
+            )
+        self.degrade_on = "gpu" if gpu else "cpu"
 
     def check_items(self) -> CheckItems:
         # The input is made from the source file, which must have the target's size.
@@ -272,6 +303,24 @@ class DegradedPairDataset(PairedImageDataset):
             return self.kernels.sample(rng)
         return self.kernels[int(rng.integers(len(self.kernels)))]
 
+    def frame(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The whole ``(input, target, None)`` of item ``index``: only deterministic
+        degradations (bicubic LR, no kernel) have one; random kernels are drawn per item."""
+        if self.kernels is not None or self.downsample_target:
+            raise DatasetError(
+                "Synthetic-blur items are drawn per item (a new kernel each time), so they have "
+                "no fixed frame to cache: set data.cache=null for this dataset."
+            )
+        source_path, target_path, _ = self.pairs[index]
+        s = self.scale
+        target = read_image(target_path)
+        source = target if source_path == target_path else read_image(source_path)
+        if source.shape != target.shape:
+            _target_size(source, target, 1, self.pairs[index])  # raises with both sizes
+        h, w = target.shape[0] // s * s, target.shape[1] // s * s
+        inp = degrade_region(source[:h, :w], 0, 0, (h, w), kernel=None, scale=s)
+        return inp, target[:h, :w], None
+
     def __getitem__(self, key: ItemKey) -> dict:
         index, rngs = self._rngs(key)
         source_path, target_path, name = self.pairs[index]
@@ -283,6 +332,19 @@ class DegradedPairDataset(PairedImageDataset):
         h, w = target.shape[0] // s * s, target.shape[1] // s * s
         top, left, size = self._window(h, w, rngs, str(target_path))
         kernel = self.kernel_for(name, None if rngs is None else rngs.degrade)
+        if rngs is not None and self.degrade_on == "gpu":
+            kernel = centre_pad_kernel(kernel, kernel_bound(self.kernels))
+            window = (top, left, size)
+            return sharp_item(
+                source[:h, :w],
+                target[:h, :w],
+                window,
+                kernel,
+                scale=s,
+                augment=self.augment,
+                rng=rngs.augment,
+                name=name,
+            )
         inp = degrade_region(source[:h, :w], top, left, size, kernel=kernel, scale=s)
         if self.downsample_target:
             # Region by region too, so a crop equals the same crop of the downsampled frame.

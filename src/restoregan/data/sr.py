@@ -14,6 +14,7 @@ from typing import Any
 from torch.utils.data import Dataset
 
 from restoregan.data.datamodule import PairedDataModule, evenly_spaced
+from restoregan.data.decoded_cache import cached_train_set
 from restoregan.data.folders import list_images, match_by_stem, require_dir
 from restoregan.data.io import IMAGE_EXTENSIONS, DatasetError
 from restoregan.data.pairs import DegradedPairDataset, PairedImageDataset
@@ -82,6 +83,8 @@ class DIV2KDataModule(PairedDataModule):
         crop_size: HR training crop (128 in ESRGAN -> LR 32 at x4).
         eval_crop: HR centre crop for validation/test; ``None`` = full images.
         val_max_images: validation subset size (``None`` = all 100).
+        cache: folder of the decoded training cache (:mod:`restoregan.data.decoded_cache`:
+            HR sub-images with their LR ones), built on first use; ``None`` = off.
         Others (crops, batch size, workers, augmentation): see :class:`PairedDataModule`.
     """
 
@@ -93,12 +96,14 @@ class DIV2KDataModule(PairedDataModule):
         root: str,
         scale: int = 4,
         val_max_images: int | None = 10,
+        cache: str | None = None,
         seed: int = 0,
         **common: Any,
     ) -> None:
         if scale not in (2, 4):
             raise DatasetError(f"DIV2K scale must be 2 or 4, got {scale}.")
         super().__init__(seed=seed, scale=scale, **{"crop_size": 128, **common})
+        self.cache = cache
         self.root = Path(root)
         self.val_max_images = val_max_images
 
@@ -107,8 +112,13 @@ class DIV2KDataModule(PairedDataModule):
         hr = require_dir(root / f"DIV2K_{split}_HR", f"DIV2K {split} HR folder", DIV2K_LAYOUT)
         return hr, root / f"DIV2K_{split}_LR_bicubic" / f"X{self.scale}"
 
+    def prepare_data(self) -> None:
+        # Lightning runs this once per node before every rank's setup: one cache build.
+        if self.cache is not None:
+            self.build_train()
+
     def build_train(self) -> Dataset:
-        return sr_dataset(
+        source = sr_dataset(
             *self._dirs("train"),
             scale=self.scale,
             train=True,
@@ -116,6 +126,7 @@ class DIV2KDataModule(PairedDataModule):
             seed=self.seed,
             **self.augment,
         )
+        return cached_train_set(self.cache, source, what=f"div2k-x{self.scale}")
 
     def build_val(self) -> Dataset:
         return sr_dataset(
