@@ -30,8 +30,9 @@ class SupervisedSystem(RestorationSystem):
             fake = self.generator(self.to_net(batch["input"]))
             total, terms = self.loss(fake, real)
         bs = real.shape[0]
-        self.log("train/g_loss", total, prog_bar=True, batch_size=bs)
-        self.log_dict({f"train/{k}": v for k, v in terms.items()}, batch_size=bs)
+        self.log_train(
+            {"train/g_loss": total, **{f"train/{k}": v for k, v in terms.items()}}, batch_size=bs
+        )
         return total
 
     def configure_optimizers(self) -> dict[str, Any]:
