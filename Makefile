@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TORCH  ?= torch==2.13.0
 
-.PHONY: install train test test-fast lint format params bench bench-step bench-data bench-infer gpu-suite reproduce-table1 clean
+.PHONY: install train test test-fast lint format params bench bench-train bench-data bench-step bench-infer gpu-suite reproduce-table1 clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,9 +48,31 @@ reproduce-table1: $(STAMP)
 	$(BIN)/python src/train.py experiment=dual_gan dual_gan.trainer=gpu \
 	  dual_gan.gopro_root=$(GOPRO) dual_gan.div2k_root=$(DIV2K) dual_gan.sr_root=$(SR)
 
-## Training throughput of every recipe (iterations/s); BENCH_ARGS="--crop 256 --precision bf16-mixed" etc.
+## What a CPU run reports (minutes; each part also has its own target): data crops/s (PNG
+## decode vs the cache), the training step against the plain reference loop at batch 1 and 4,
+## ms per 720p frame, peak memory at 1/4/16 MP with tiles. On a GPU: make gpu-suite.
+BENCH_STEP_ARGS  ?= --crop 64 --steps 10 --warmup 2 --repeats 3
+BENCH_INFER_ARGS ?= --generators resnet rrdb --repeats 1
+BENCH_DATA_ARGS  ?=
+BENCH_ENV        := PYTHONPATH=$(CURDIR)/src
 bench: $(STAMP)
+	@echo "== data: crops/s, PNG decode vs cache (benchmarks/bench_data.py) =="
+	@if [ -f benchmarks/bench_data.py ]; then $(BENCH_ENV) $(BIN)/python benchmarks/bench_data.py $(BENCH_DATA_ARGS); \
+	 else echo "benchmarks/bench_data.py is missing: no data numbers (it comes with the decoded cache)"; fi
+	@echo "== training step, batch 1: 2018 reference loop / plain loop / ours (Lightning) =="
+	$(BENCH_ENV) $(BIN)/python benchmarks/bench_step.py --batch 1 $(BENCH_STEP_ARGS)
+	@echo "== training step, batch 4: plain loop / ours =="
+	$(BENCH_ENV) $(BIN)/python benchmarks/bench_step.py --batch 4 --paths plain ours $(BENCH_STEP_ARGS)
+	@echo "== inference: ms per 720p frame, peak memory at 1/4/16 MP with tiles =="
+	$(BENCH_ENV) $(BIN)/python benchmarks/bench_infer.py $(BENCH_INFER_ARGS)
+
+## Training throughput of every recipe (iterations/s); BENCH_ARGS="--crop 256 --precision bf16-mixed" etc.
+bench-train: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py $(BENCH_ARGS)
+
+## Data loading: crops/s from PNG files vs the decoded cache.
+bench-data: $(STAMP)
+	$(BENCH_ENV) $(BIN)/python benchmarks/bench_data.py $(BENCH_DATA_ARGS)
 
 ## DeblurGAN training step: the 2018-style plain loop vs ours through Lightning, side by side.
 bench-step: $(STAMP)

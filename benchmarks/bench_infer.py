@@ -161,7 +161,7 @@ def peak_rss_kib() -> int:
 
 def memory_child(args: argparse.Namespace) -> None:
     """One measurement in this (fresh) process; prints one JSON line."""
-    generator = build(args.memory_generator, args.quick).to(args.device)
+    generator = build(args.memory_generator, args.quick or args.memory_quick).to(args.device)
     scale = int(generator.scale)
     pixels = args.memory_child * 1e6 / scale**2  # input pixels for that many output pixels
     w = round((pixels * 16 / 9) ** 0.5)
@@ -212,6 +212,7 @@ def child_args(args: argparse.Namespace) -> list[str]:
     out = ["--device", str(args.device), "--memory-generator", args.memory_generator]
     out += ["--tile", str(args.tile), "--overlap", str(args.overlap)]
     out += ["--tile-batch", str(args.tile_batch), "--threads", str(args.threads)]
+    out += ["--memory-quick"] * args.memory_quick
     return out + ["--quick"] * args.quick + ["--memory-untiled"] * args.memory_untiled
 
 
@@ -230,6 +231,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--memory-generator", default="resnet")
     p.add_argument("--memory-sizes", nargs="*", type=float, default=[1, 4, 16], help="MP")
     p.add_argument("--memory-untiled", action="store_true", help="measure without tiles")
+    p.add_argument(
+        "--memory-quick",
+        action="store_true",
+        help="tiny widths for the memory runs only (a slow CPU: whether memory stays flat "
+        "depends on the tiling, the activations per tile on the width)",
+    )
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--json", help="write the results to this JSON file")
     p.add_argument("--memory-child", type=float, help=argparse.SUPPRESS)

@@ -45,6 +45,8 @@ from plain_loop import PlainLoop, d_steps
 from torch import nn
 from torch.utils.data import DataLoader
 
+from restoregan.callbacks.speed import SpeedOptions, set_tf32
+
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = ("reference", "plain", "ours")
 TINY = ["generator.ngf=16", "generator.n_blocks=3", "discriminator.ndf=16"]
@@ -99,8 +101,20 @@ class StepTimes(L.Callback):
             self.first = {k: float(m[f"train/{k}"]) for k in names if f"train/{k}" in m}
 
 
-def run_ours(system: nn.Module, loader: Iterable, n: int, args: argparse.Namespace) -> StepTimes:
+def run_ours(
+    system: nn.Module, loader: Iterable, n: int, args: argparse.Namespace, log_every: int
+) -> StepTimes:
+    """``n`` steps of ours; the speed flags through the callback `src/train.py` configures
+    (`callbacks.speed`), training values logged every ``log_every`` steps as in a real run
+    (without a logger: Lightning still collects them)."""
     timer = StepTimes(args.device)
+    speed = SpeedOptions(
+        channels_last=args.channels_last,
+        tf32=args.tf32,
+        cudnn_benchmark=args.cudnn_benchmark,
+        fused_adam=args.fused_adam,
+        compile_generator=args.compile,
+    )
     trainer = L.Trainer(
         accelerator=args.device.type,
         devices=1,
@@ -109,11 +123,12 @@ def run_ours(system: nn.Module, loader: Iterable, n: int, args: argparse.Namespa
         limit_train_batches=n,
         limit_val_batches=0,
         num_sanity_val_steps=0,
+        log_every_n_steps=log_every,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        callbacks=[timer],
+        callbacks=[speed, timer],
     )
     trainer.fit(system, train_dataloaders=loader)
     timer.scaler = getattr(trainer.precision_plugin, "scaler", None)
@@ -153,7 +168,7 @@ def first_step_losses(
         torch.manual_seed(args.seed)
         if name == "ours":
             one = DataLoader(batches[:1], batch_size=None)
-            losses[name] = run_ours(copy.deepcopy(system), one, 1, args).first
+            losses[name] = run_ours(copy.deepcopy(system), one, 1, args, log_every=1).first
             continue
         loop = make()
         # AdversarialSystem runs its steps on a CPU stream seeded from initial_seed() + 1
@@ -187,14 +202,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     warnings.filterwarnings("ignore", ".*module\\(s\\) in eval mode.*")  # the frozen VGG
     warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
     torch.set_num_threads(args.threads)
-    if args.device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32
+    if args.device.type == "cuda":  # for the plain loops; ours sets them through SpeedOptions
+        set_tf32(args.tf32)
         torch.backends.cudnn.benchmark = args.cudnn_benchmark
     torch.manual_seed(args.seed)
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
+    # The plain loops copy these networks in this format; ours gets it from SpeedOptions.
     system = build_system(args).to(args.device, memory_format=fmt)
-    if args.compile:
-        system.generator = torch.compile(system.generator)  # never the discriminator
     makers = {
         "reference": lambda: PlainLoop(system, args, reference=True).to(args.device, fmt),
         "plain": lambda: PlainLoop(system, args, reference=False).to(args.device, fmt),
@@ -209,6 +223,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{sum(p.numel() for p in gen.parameters()):,} params, D steps {d_steps(system)}, "
         f"crop {args.crop}, batch {args.batch}, {args.precision}"
         f"{', channels_last' if args.channels_last else ''}{', compile(G)' if args.compile else ''}"
+        f"{', fused Adam' if args.fused_adam and args.device.type == 'cuda' else ''}"
+        f", ours logs every {args.log_every} steps"
         f", {describe_device(args)}"
     )
     result: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}}
@@ -260,7 +276,7 @@ def measure(
                 torch.cuda.reset_peak_memory_stats(args.device)
             loop = loops[name]
             if loop is None:
-                timer = run_ours(system, loader, n, args)
+                timer = run_ours(system, loader, n, args, args.log_every)
                 times, scaler = timer.times, timer.scaler
             else:
                 times = run_plain(loop, loader, n, args)
@@ -337,6 +353,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed", "16-mixed"])
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true", help="torch.compile the generator")
+    p.add_argument("--fused-adam", action="store_true", help="Adam(fused=True), CUDA only")
+    p.add_argument(
+        "--log-every",
+        type=int,
+        default=10,
+        help="ours logs its training values every N steps (conf/trainer: log_every_n_steps)",
+    )
     p.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--cudnn-benchmark", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--repeats", type=int, default=5)

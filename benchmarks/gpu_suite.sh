@@ -3,9 +3,11 @@
 # summary file:
 #   - the training step side by side (2018 reference loop / plain loop / ours) at batch 1
 #     and 16, with peak memory;
-#   - fp32, bf16-mixed and 16-mixed step rates (16-mixed checked to run float16 convs with a
-#     GradScaler);
-#   - TF32, cudnn.benchmark, channels_last and torch.compile(generator) on/off;
+#   - fp32, bf16-mixed and 16-mixed step rates at batch 1 and 16 (16-mixed checked to run
+#     float16 convs with a GradScaler);
+#   - each speed option of conf/callbacks (callbacks.speed.*) against the batch-16 baseline:
+#     TF32, cudnn.benchmark, channels_last, fused Adam, torch.compile(generator), and all of
+#     them with bf16-mixed;
 #   - a 2-GPU DDP training check when two devices exist;
 #   - 720p inference latency per generator, untiled and tiled, and peak memory at 1/4/16 MP.
 #
@@ -14,7 +16,10 @@
 #   benchmarks/gpu_suite.sh --dry-run       # the same plumbing on the CPU with tiny sizes
 #
 # Without CUDA (and without --dry-run) it stops before running anything. A step that fails
-# is recorded in the summary and the script exits non-zero after the remaining steps.
+# is recorded in the summary and the script exits non-zero after the remaining steps. The
+# whole suite keeps to BUDGET seconds (default 450, so it ends within 8 minutes with the
+# start-up): a step that would start after the budget is skipped and says so, and each step's
+# timeout is cut to what is left.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,7 +34,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) DRY=1 ;;
     --out) OUT="$2"; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "gpu_suite: unknown argument '$1' (expected --dry-run, --out DIR)" >&2; exit 2 ;;
   esac
   shift
@@ -48,6 +53,7 @@ if [ "$DRY" = 0 ]; then
   BIG=16
   INFER=(--repeats 5)
   TIMEOUT=150
+  BUDGET="${BUDGET:-450}"
 else
   NGPU=0
   DEV=cpu
@@ -55,6 +61,7 @@ else
   BIG=2
   INFER=(--quick --repeats 1 --tile 128 --threads 1 --generators resnet rrdb --memory-sizes 0.25 1)
   TIMEOUT=300
+  BUDGET="${BUDGET:-1800}"  # the CPU dry run is slower than the GPU suite, not bounded by it
 fi
 
 mkdir -p "$OUT"
@@ -66,11 +73,13 @@ FAILED=0
 # run NAME CMD...: output to NAME.log, one status row, one progress line.
 run() {
   local name="$1"; shift
-  local t0=$SECONDS rc
-  timeout "$TIMEOUT" "$@" > "$OUT/$name.log" 2>&1
+  local t0=$SECONDS rc left=$((BUDGET - (SECONDS - START)))
+  if [ "$left" -lt 20 ]; then skip "$name" "suite budget of ${BUDGET}s spent"; return; fi
+  local limit=$((left < TIMEOUT ? left : TIMEOUT))
+  timeout "$limit" "$@" > "$OUT/$name.log" 2>&1
   rc=$?
   local dt=$((SECONDS - t0)) status=ok
-  if [ $rc -eq 124 ]; then status="timeout(${TIMEOUT}s)"; elif [ $rc -ne 0 ]; then status="failed($rc)"; fi
+  if [ $rc -eq 124 ]; then status="timeout(${limit}s)"; elif [ $rc -ne 0 ]; then status="failed($rc)"; fi
   [ "$status" = ok ] || FAILED=1
   printf '%s\t%s\t%s\n' "$name" "$status" "$dt" >> "$STATUS"
   printf 'gpu_suite: %-16s %-14s %4ss (total %ss)\n' "$name" "$status" "$dt" "$((SECONDS - START))"
@@ -84,6 +93,7 @@ skip() { printf '%s\tskipped: %s\t0\n' "$1" "$2" >> "$STATUS"; echo "gpu_suite: 
 } > "$OUT/environment.txt" 2>&1
 
 STEP_PY=("$PY" benchmarks/bench_step.py --device "$DEV" "${STEP[@]}")
+# Most important first: the budget skips from the end.
 run step_b1        "${STEP_PY[@]}" --batch 1 --json "$OUT/step_b1.json"
 run step_b16       "${STEP_PY[@]}" --batch "$BIG" --json "$OUT/step_b16.json"
 run step_bf16      "${STEP_PY[@]}" --batch "$BIG" --precision bf16-mixed --paths plain ours --json "$OUT/step_bf16.json"
@@ -92,16 +102,7 @@ if [ "$DEV" = cuda ]; then
 else
   skip step_fp16 "16-mixed needs CUDA (Lightning runs it as bf16 on the CPU)"
 fi
-# On/off comparisons against step_b16's `ours` (TF32 and cudnn.benchmark on, contiguous).
-run flag_no_tf32   "${STEP_PY[@]}" --batch "$BIG" --paths ours --no-tf32 --json "$OUT/flag_no_tf32.json"
-run flag_no_cudnn_benchmark "${STEP_PY[@]}" --batch "$BIG" --paths ours --no-cudnn-benchmark --json "$OUT/flag_no_cudnn_benchmark.json"
-run flag_channels_last "${STEP_PY[@]}" --batch "$BIG" --paths ours --channels-last --json "$OUT/flag_channels_last.json"
-if [ "$DEV" = cuda ]; then
-  run flag_compile "${STEP_PY[@]}" --batch "$BIG" --paths ours --compile --json "$OUT/flag_compile.json"
-else
-  skip flag_compile "torch.compile is only measured on the GPU (inductor's CPU build takes minutes)"
-fi
-
+run infer          "$PY" benchmarks/bench_infer.py --device "$DEV" "${INFER[@]}" --json "$OUT/infer.json"
 DDP=("$PY" src/train.py model=deblurgan data=demo trainer=ddp trainer.devices=2
      trainer.max_epochs=1 trainer.limit_train_batches=8 trainer.limit_val_batches=2
      trainer.num_sanity_val_steps=0 trainer.enable_progress_bar=false test_after_fit=false
@@ -118,7 +119,26 @@ else
   skip ddp_2gpu "only $NGPU CUDA device(s)"
 fi
 
-run infer          "$PY" benchmarks/bench_infer.py --device "$DEV" "${INFER[@]}" --json "$OUT/infer.json"
+run step_bf16_b1   "${STEP_PY[@]}" --batch 1 --precision bf16-mixed --paths plain ours --json "$OUT/step_bf16_b1.json"
+if [ "$DEV" = cuda ]; then
+  run step_fp16_b1 "${STEP_PY[@]}" --batch 1 --precision 16-mixed --paths plain ours --json "$OUT/step_fp16_b1.json"
+else
+  skip step_fp16_b1 "16-mixed needs CUDA"
+fi
+# On/off comparisons against step_b16's `ours` (TF32 and cudnn.benchmark on, contiguous):
+# ours gets each option through restoregan.callbacks.speed.SpeedOptions, as in training.
+OURS=("${STEP_PY[@]}" --batch "$BIG" --paths ours)
+run flag_no_tf32   "${OURS[@]}" --no-tf32 --json "$OUT/flag_no_tf32.json"
+run flag_no_cudnn_benchmark "${OURS[@]}" --no-cudnn-benchmark --json "$OUT/flag_no_cudnn_benchmark.json"
+run flag_channels_last "${OURS[@]}" --channels-last --json "$OUT/flag_channels_last.json"
+run flag_fused_adam "${OURS[@]}" --fused-adam --json "$OUT/flag_fused_adam.json"
+if [ "$DEV" = cuda ]; then
+  run flag_compile "${OURS[@]}" --compile --json "$OUT/flag_compile.json"
+  run flag_all_bf16 "${OURS[@]}" --precision bf16-mixed --channels-last --fused-adam --compile --json "$OUT/flag_all_bf16.json"
+else
+  skip flag_compile "torch.compile is only measured on the GPU (inductor's CPU build takes minutes)"
+  skip flag_all_bf16 "includes torch.compile: GPU only"
+fi
 
 "$PY" benchmarks/gpu_summary.py "$OUT" > "$OUT/summary.md" || FAILED=1
 cat "$OUT/summary.md"

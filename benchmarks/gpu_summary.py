@@ -12,12 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-STEP_RUNS = ("step_b1", "step_b16", "step_bf16", "step_fp16")
+STEP_RUNS = ("step_b1", "step_b16", "step_bf16_b1", "step_bf16", "step_fp16_b1", "step_fp16")
 FLAG_RUNS = {
     "flag_no_tf32": "TF32 off",
     "flag_no_cudnn_benchmark": "cudnn.benchmark off",
     "flag_channels_last": "channels_last",
+    "flag_fused_adam": "fused Adam",
     "flag_compile": "torch.compile(generator)",
+    "flag_all_bf16": "bf16-mixed + channels_last + fused Adam + compile",
 }
 
 

@@ -89,11 +89,26 @@ def test_gpu_suite_dry_run(tmp_path: Path) -> None:
         "step_b1",
         "step_b16",
         "step_bf16",
+        "step_bf16_b1",
         "flag_channels_last",
+        "flag_fused_adam",
         "ddp_2gpu",
         "infer",
     }
     assert "| step_b1 | 1 | 32-true |" in summary and "| match |" in summary
+
+
+@pytest.mark.skipif(shutil.which("timeout") is None, reason="needs coreutils timeout")
+def test_gpu_suite_skips_what_would_start_after_its_budget(tmp_path: Path) -> None:
+    out = tmp_path / "suite"
+    cmd = ["bash", str(BENCH / "gpu_suite.sh"), "--dry-run", "--out", str(out)]
+    proc = run(cmd, tmp_path, BUDGET="1")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = [line.split("\t") for line in (out / "status.tsv").read_text().splitlines()[1:]]
+    budget = [name for name, status, _ in rows if "budget" in status]
+    assert {"step_b1", "infer", "flag_channels_last", "ddp_2gpu"} <= set(budget)
+    assert not [name for name, status, _ in rows if status == "ok"]
+    assert "suite budget of 1s spent" in (out / "summary.md").read_text()
 
 
 def test_gpu_summary_flags_16_mixed_that_is_not_float16(tmp_path: Path) -> None:

@@ -124,10 +124,9 @@ class AdversarialSystem(RestorationSystem):
 
         if self.scheduler_interval == "step":
             self._step_schedulers()
-        logs = {"train/d_loss": d_loss, **stats}
+        logs = {"train/d_loss": d_loss, "train/g_loss": g_loss, **stats}
         logs.update({f"train/{k}": v for k, v in terms.items()})
-        self.log_dict({k: v.detach() for k, v in logs.items()}, batch_size=bs)
-        self.log("train/g_loss", g_loss.detach(), batch_size=bs, prog_bar=True)
+        self.log_train(logs, batch_size=bs)
 
     def _discriminator_loss(self, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         d_real, d_fake = self.discriminator(real), self.discriminator(fake)

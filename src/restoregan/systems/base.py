@@ -128,6 +128,27 @@ class RestorationSystem(L.LightningModule):
     def to_net(self, x01: Tensor) -> Tensor:
         return to_range(x01, self.range)
 
+    def log_train(self, logs: dict[str, Tensor], *, batch_size: int) -> None:
+        """Log a training step's values, only on the steps where Lightning logs.
+
+        Every `self.log` costs Lightning's bookkeeping (~0.4 ms per value on a CPU, measured
+        with benchmarks/bench_step.py) and every logged tensor is later read to the host;
+        between two `trainer.log_every_n_steps` nothing would reach a logger, so those steps
+        log nothing. Training values are step values (`on_epoch=False`), so no average over
+        the skipped steps is lost; the progress bar shows the last logged `train/g_loss`.
+        """
+        trainer = self._trainer
+        if trainer is not None and not (
+            trainer._logger_connector.should_update_logs or trainer.fast_dev_run
+        ):
+            return
+        values = {k: v.detach() for k, v in logs.items()}
+        bar = {k: values.pop(k) for k in ("train/g_loss",) if k in values}
+        self.log_dict(values, batch_size=batch_size, on_step=True, on_epoch=False)
+        # A second call only for the bar: one log_dict with prog_bar=True would put
+        # every term there.
+        self.log_dict(bar, batch_size=batch_size, on_step=True, on_epoch=False, prog_bar=True)
+
     def _protocol(self) -> metrics.Protocol:
         dm = getattr(self.trainer, "datamodule", None)
         name = getattr(dm, "protocol", "deblur")

@@ -32,8 +32,9 @@ class SupervisedSystem(RestorationSystem):
         if not self.guard.losses_ok(self, {**terms, "g_loss": total}, "generator"):
             return None  # model.nonfinite=skip: Lightning skips a step that returns None
         bs = real.shape[0]
-        self.log("train/g_loss", total, prog_bar=True, batch_size=bs)
-        self.log_dict({f"train/{k}": v for k, v in terms.items()}, batch_size=bs)
+        self.log_train(
+            {"train/g_loss": total, **{f"train/{k}": v for k, v in terms.items()}}, batch_size=bs
+        )
         return total
 
     def configure_optimizers(self) -> dict[str, Any]:
