@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
+
+from restoregan.files import atomic_open
 
 __all__ = ["ContinuingExperimentWriter", "ResumableCSVLogger", "logged_steps_of"]
 
@@ -56,23 +56,10 @@ class ContinuingExperimentWriter(ExperimentWriter):
         kept = [r for r in rows if r.get("step", "") == "" or int(float(r["step"])) < step]
         if len(kept) == len(rows):
             return
-        fd, tmp = tempfile.mkstemp(dir=self.log_dir, prefix=".metrics.", suffix=".csv")
-        try:
-            with os.fdopen(fd, "w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=self.metrics_keys)
-                writer.writeheader()
-                writer.writerows(kept)
-            os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, self.metrics_file_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        with atomic_open(self.metrics_file_path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.metrics_keys)
+            writer.writeheader()
+            writer.writerows(kept)
 
 
 class ResumableCSVLogger(CSVLogger):
