@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TORCH  ?= torch==2.13.0
 
-.PHONY: install train test test-fast lint format params bench bench-step bench-infer gpu-suite reproduce-table1 clean
+.PHONY: install train test test-fast lint format params bench bench-step bench-infer gpu-suite reproduce-table1 reproduce-srgn reproduce-table_srgn clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,15 @@ SR    ?= data/sr
 reproduce-table1: $(STAMP)
 	$(BIN)/python src/train.py experiment=dual_gan dual_gan.trainer=gpu \
 	  dual_gan.gopro_root=$(GOPRO) dual_gan.div2k_root=$(DIV2K) dual_gan.sr_root=$(SR)
+
+## SR-GN's Table 1: SR-GN vs DeblurGAN on partial Gaussian / motion blur of GoPro sharp frames,
+## reference part and complete image. SCALE=smoke: tiny and offline (minutes on 2 CPU cores).
+SCALE ?= full
+SRGN_TRAINER ?= $(if $(filter smoke,$(SCALE)),default,gpu)
+reproduce-srgn: $(STAMP)
+	$(BIN)/python src/train.py $(if $(filter smoke,$(SCALE)),experiment=srgn_table1_smoke,experiment=srgn_table1 srgn_table.gopro_root=$(GOPRO)) \
+	  srgn_table.trainer=$(SRGN_TRAINER)
+reproduce-table_srgn: reproduce-srgn
 
 ## Training throughput of every recipe (iterations/s); BENCH_ARGS="--crop 256 --precision bf16-mixed" etc.
 bench: $(STAMP)

@@ -5,6 +5,7 @@ python src/train.py experiment=quickstart             # what `make train` runs
 python src/train.py model=deblurgan data=gopro data.root=/data/GOPRO_Large
 python src/train.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt   # resume
 python src/train.py experiment=dual_gan_smoke         # multi-stage: restoregan.experiments
+python src/train.py experiment=srgn_table1_smoke      # SR-GN Table 1: restoregan.srgn_table
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from restoregan.callbacks.run_config import RunConfig
 from restoregan.cli.errors import run_main, user_errors
 from restoregan.experiments import run_multistage
+from restoregan.srgn_table import run_srgn_table
 from restoregan.sweeps.status import sweep_job
 
 log = logging.getLogger("restoregan")
@@ -73,6 +75,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 def main(cfg: DictConfig) -> float | None:
     if cfg.get("multistage"):  # experiment=dual_gan: several train() runs, then a table
         run_multistage(cfg, compose=lambda o: hydra.compose("train", o), fit=train)
+        return None
+    if cfg.get("srgn_table"):  # experiment=srgn_table1: a run per blur and method, a table
+        run_srgn_table(cfg, compose=lambda o: hydra.compose("train", o), fit=train)
         return None
     metrics = train(cfg)
     # Returned for Hydra sweepers (optuna etc.) that optimise a metric.

@@ -27,8 +27,8 @@ class SupervisedSystem(RestorationSystem):
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         real = self.to_net(batch["target"])
         with self.step_rng():
-            fake = self.generator(self.to_net(batch["input"]))
-            total, terms = self.loss(fake, real)
+            fake, extras = self.generate(batch)  # extras: the blur mask (and SR-GN's logits)
+            total, terms = self.loss(fake, real, **extras)
         bs = real.shape[0]
         self.log("train/g_loss", total, prog_bar=True, batch_size=bs)
         self.log_dict({f"train/{k}": v for k, v in terms.items()}, batch_size=bs)
