@@ -65,6 +65,7 @@ def _logged(out: Path) -> dict[str, float]:
     return values
 
 
+@pytest.mark.slow  # end-to-end training
 def test_srgn_trains_on_partial_blur_with_masks(tmp_path: Path, partial_cache: Path) -> None:
     cfg = compose(
         "train",
@@ -102,6 +103,7 @@ def test_srgn_trains_on_partial_blur_with_masks(tmp_path: Path, partial_cache: P
     assert cfg.model.d_steps == 5 and cfg.model.optimizer_g.lr == 1.0e-4
 
 
+@pytest.mark.slow  # end-to-end training
 def test_deblurgan_trains_on_the_same_partial_blur(tmp_path: Path, partial_cache: Path) -> None:
     cfg = compose(
         "train",
@@ -121,6 +123,7 @@ def test_deblurgan_trains_on_the_same_partial_blur(tmp_path: Path, partial_cache
         assert math.isfinite(logged[key]), key
 
 
+@pytest.mark.slow  # end-to-end training
 def test_srgn_trains_without_masks(tmp_path: Path, demo_root: Path) -> None:
     # Fully blurred data (no mask): the whole image is the blurred sub-image, no mask term,
     # and validation logs only the whole-image scores.
