@@ -36,7 +36,7 @@ format: $(STAMP)
 
 ## Layer tables and parameter counts of every seed recipe.
 params: $(STAMP)
-	for m in deblurgan deblurgan_keras unet_patchgan resnet_patchgan convdeconv_gan cnn_baseline esrgan_psnr esrgan; do \
+	for m in deblurgan deblurgan_keras unet_patchgan resnet_patchgan convdeconv_gan cnn_baseline esrgan_psnr esrgan srgn; do \
 	  $(BIN)/python src/params.py model=$$m || exit 1; done
 
 ## The Dual-GAN paper's Table 1: DeblurGAN vs the Dual-GAN chain, trained and scored (needs the datasets
