@@ -88,3 +88,12 @@ def test_missing_gopro_fails_before_anything_trains(tmp_path: Path) -> None:
     assert "nothing was trained" in message and "GOPRO_Large.zip" in message
     # One GoPro folder behind all four runs: named once, not four times.
     assert message.count("GoPro root") == 1 and str(tmp_path / "nope") in message
+
+
+def test_a_plan_without_paper_numbers_writes_dashes(tmp_path: Path) -> None:
+    plan = OmegaConf.create({"scale": "smoke", "paper": None, "methods": {"m": {"label": "M"}}})
+    rows = table_rows(_summary(0), method="m", blur="gaussian", plan=plan)
+    assert all(r["paper"] is None and r["diff"] is None for r in rows)
+    write_table(rows, tmp_path, plan)
+    assert "| gaussian | PSNR | - / 35.00 | - / 30.00 |" in (tmp_path / "results.md").read_text()
+    assert "Smoke scale" in (tmp_path / "results.md").read_text()

@@ -121,7 +121,7 @@ def table_rows(
             f"{method}/{blur}: the evaluation has no region scores; the data must carry blur "
             "masks (data=partial_blur or demo_partial)"
         )
-    paper = plan.get("paper") or {}
+    paper = OmegaConf.create(plan.get("paper") or {})  # a plan without paper numbers: "-"
     rows = []
     for metric in METRICS:
         for part, key in PARTS.items():
