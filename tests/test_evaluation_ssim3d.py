@@ -49,6 +49,7 @@ def test_ssim3d_columns_match_the_protocol_function(tmp_path: Path) -> None:
         "ssim_input",
         "ssim3d",
         "ssim3d_input",
+        "protocol",  # every row names the protocol that scored it
     ]
     batch = _batches()[0]
     given = metrics.evaluate_pair(batch["input"][0], batch["target"][0], metrics.DEBLUR_MATLAB3D)
@@ -79,5 +80,5 @@ def test_default_table_is_unchanged(tmp_path: Path) -> None:
     evaluate(_Sharpen(), _batches(), protocol=metrics.DEBLUR, out_dir=tmp_path)
     with open(tmp_path / "per_image.csv") as f:
         header = next(csv.reader(f))
-    assert header == ["name", "psnr", "ssim", "psnr_input", "ssim_input"]
+    assert header == ["name", "psnr", "ssim", "psnr_input", "ssim_input", "protocol"]
     assert np.isfinite(json.loads((tmp_path / "summary.json").read_text())["psnr"])
