@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TORCH  ?= torch==2.13.0
 
-.PHONY: install train test test-fast lint format params bench bench-train bench-data bench-step bench-infer gpu-suite reproduce-table1 clean
+.PHONY: install train test test-fast lint format params bench bench-train bench-data bench-step bench-infer gpu-suite reproduce-table1 reproduce-srgn reproduce-table_srgn clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,7 @@ format: $(STAMP)
 
 ## Layer tables and parameter counts of every seed recipe.
 params: $(STAMP)
-	for m in deblurgan deblurgan_keras unet_patchgan resnet_patchgan convdeconv_gan cnn_baseline esrgan_psnr esrgan; do \
+	for m in deblurgan deblurgan_keras unet_patchgan resnet_patchgan convdeconv_gan cnn_baseline esrgan_psnr esrgan srgn; do \
 	  $(BIN)/python src/params.py model=$$m || exit 1; done
 
 ## The Dual-GAN paper's Table 1: DeblurGAN vs the Dual-GAN chain, trained and scored (needs the datasets
@@ -47,6 +47,15 @@ SR    ?= data/sr
 reproduce-table1: $(STAMP)
 	$(BIN)/python src/train.py experiment=dual_gan dual_gan.trainer=gpu \
 	  dual_gan.gopro_root=$(GOPRO) dual_gan.div2k_root=$(DIV2K) dual_gan.sr_root=$(SR)
+
+## SR-GN's Table 1: SR-GN vs DeblurGAN on partial Gaussian / motion blur of GoPro sharp frames,
+## reference part and complete image. SCALE=smoke: tiny and offline (minutes on 2 CPU cores).
+SCALE ?= full
+SRGN_TRAINER ?= $(if $(filter smoke,$(SCALE)),default,gpu)
+reproduce-srgn: $(STAMP)
+	$(BIN)/python src/train.py $(if $(filter smoke,$(SCALE)),experiment=srgn_table1_smoke,experiment=srgn_table1 srgn_table.gopro_root=$(GOPRO)) \
+	  srgn_table.trainer=$(SRGN_TRAINER)
+reproduce-table_srgn: reproduce-srgn
 
 ## What a CPU run reports (minutes; each part also has its own target): data crops/s (PNG
 ## decode vs the cache), the training step against the plain reference loop at batch 1 and 4,

@@ -21,7 +21,7 @@ from restoregan.cli.errors import run_main, user_errors
 from restoregan.cli.photos import progress
 from restoregan.cli.restorers import build_restorer, pick_device
 from restoregan.data.io import DatasetError
-from restoregan.evaluation import SCORES, evaluate, format_summary, read_per_image
+from restoregan.evaluation import REGION_SCORES, SCORES, evaluate, format_summary, read_per_image
 from restoregan.restore import check_settings
 from restoregan.runs import run_stamp  # noqa: F401  (registers ${run_stamp:} for hydra.run.dir)
 
@@ -42,7 +42,7 @@ def log_results(cfg: DictConfig, summary: dict[str, Any], out_dir: str) -> list[
     if not loggers:
         return []
     rows = read_per_image(out_dir)
-    means = {f"eval/{k}": summary[k] for k in SCORES if k in summary}
+    means = {f"eval/{k}": summary[k] for k in SCORES + REGION_SCORES if k in summary}
     for logger in loggers:
         logger.log_hyperparams({k: summary[k] for k in ("protocol", "count", "source", "split")})
         logger.log_metrics(means)

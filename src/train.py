@@ -5,6 +5,7 @@ python src/train.py experiment=quickstart             # what `make train` runs
 python src/train.py model=deblurgan data=gopro data.root=/data/GOPRO_Large
 python src/train.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt   # resume, same folder
 python src/train.py experiment=dual_gan_smoke         # multi-stage: restoregan.experiments
+python src/train.py experiment=srgn_table1_smoke      # SR-GN Table 1: restoregan.srgn_table
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from restoregan.callbacks.run_config import RunConfig
 from restoregan.cli.errors import run_main, user_errors
 from restoregan.experiments import run_multistage
 from restoregan.runs import finish_loggers, prepare_loggers  # also: the run-folder resolvers
+from restoregan.srgn_table import run_srgn_table
 from restoregan.sweeps.status import sweep_job
 
 log = logging.getLogger("restoregan")
@@ -95,6 +97,9 @@ def _fit(
 def main(cfg: DictConfig) -> float | None:
     if cfg.get("multistage"):  # experiment=dual_gan: several train() runs, then a table
         run_multistage(cfg, compose=lambda o: hydra.compose("train", o), fit=train)
+        return None
+    if cfg.get("srgn_table"):  # experiment=srgn_table1: a run per blur and method, a table
+        run_srgn_table(cfg, compose=lambda o: hydra.compose("train", o), fit=train)
         return None
     metrics = train(cfg)
     # Returned for Hydra sweepers (optuna etc.) that optimise a metric.

@@ -82,6 +82,16 @@ RECIPE_VALUES = {
     },
     "cnn_baseline": {"trainer.max_epochs": 100, "model.scheduler_monitor": "val/psnr"},
     "esrgan": {"callbacks.ema.decay": 0.999, "discriminator.input_size": 128},
+    # SR-GN: the values the paper leaves out are DeblurGAN's; its data is partial blur.
+    "srgn": {
+        "trainer.max_epochs": 300,
+        "data.batch_size": 1,
+        "data.crop_size": 256,
+        "model.d_steps": 5,
+        "model.optimizer_g.lr": 1.0e-4,
+        "loss.content_weight": 100.0,
+        "data._target_": "restoregan.data.partial_blur_data.PartialBlurDataModule",
+    },
 }
 
 

@@ -16,7 +16,8 @@ FORBIDDEN = {
     "nets": ("lightning", "hydra", "omegaconf", "restoregan.data", "restoregan.systems",
              "restoregan.losses", "restoregan.callbacks", "restoregan.cli", "restoregan.restore"),
     "losses": ("lightning", "hydra", "restoregan.systems", "restoregan.cli", "restoregan.data"),
-    "systems": ("hydra", "restoregan.cli", "restoregan.experiments", "restoregan.evaluation"),
+    "systems": ("hydra", "restoregan.cli", "restoregan.experiments", "restoregan.evaluation",
+                "restoregan.srgn_table"),
     "callbacks": ("hydra", "restoregan.cli", "restoregan.systems", "restoregan.experiments"),
     # Plugins stay Lightning-level; they may use the stdlib helpers of files.py.
     "plugins": ("hydra", "restoregan.cli", "restoregan.systems", "restoregan.callbacks",

@@ -1,7 +1,10 @@
 """Evaluate a restorer on a dataset split under a named protocol; write the tables.
 
 `per_image.csv` (name, psnr, ssim, psnr_input, ssim_input, protocol: every row names the
-protocol that scored it) and `summary.json` (means, image count, protocol name). Single process by design: a DistributedSampler repeats
+protocol that scored it) and `summary.json` (means, image count, protocol name). When the
+batches carry blur masks (partial blur), also the region scores of
+`restoregan.region_metrics` (`psnr_blurred`, `ssim_clear`, `psnr_weighted`, ... and the
+input's own `psnr_input_blurred`, ...), averaged over the images where the region exists. Single process by design: a DistributedSampler repeats
 samples to even out ranks, which would bias a reported mean.
 """
 
@@ -18,17 +21,40 @@ from typing import Any
 import torch
 from torch import nn
 
-from restoregan import metrics
+from restoregan import metrics, region_metrics
 from restoregan.data.io import to_uint8, write_image
 from restoregan.restore import check_settings, input_baseline, restore
 
 SCORES = ("psnr", "ssim", "psnr_input", "ssim_input")
 SSIM3D_SCORES = ("ssim3d", "ssim3d_input")  # with ssim3d=True: SSIM "matlab3d" as well
+# Data with blur masks (partial blur): per region, restored and input (psnr_input_blurred).
+REGION_SCORES = region_metrics.VALIDATION_KEYS
 
 
 def _mean(values: list[float]) -> float:
     # A perfect restoration scores inf dB and makes the mean inf: reported, not hidden.
-    return math.fsum(values) / len(values)
+    # A region an image does not have scores NaN (undefined) and is left out of the mean.
+    values = [v for v in values if not math.isnan(v)]
+    return math.fsum(values) / len(values) if values else float("nan")
+
+
+def _region_row(
+    pred: torch.Tensor,
+    base: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    protocol: metrics.Protocol,
+) -> dict[str, float]:
+    restored = region_metrics.evaluate_regions(pred, target, mask, protocol)
+    given = region_metrics.evaluate_regions(base, target, mask, protocol)
+    row = {k: restored[k] for k in region_metrics.REGION_KEYS}
+    row.update(
+        {
+            n: given[k]
+            for k, n in zip(region_metrics.REGION_KEYS, region_metrics.INPUT_KEYS, strict=True)
+        }
+    )
+    return row
 
 
 @torch.no_grad()
@@ -68,7 +94,6 @@ def evaluate(
         )
     protocol_3d = dataclasses.replace(protocol, ssim="matlab3d") if ssim3d else None
     scores = SCORES + SSIM3D_SCORES if ssim3d else SCORES
-    columns = ("name", *scores, "protocol")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     restorer = restorer.to(device).eval()
@@ -90,6 +115,8 @@ def evaluate(
                     "protocol": protocol.name,
                 }
             )
+            if batch.get("mask") is not None:
+                rows[-1].update(_region_row(pred[i], base[i], y[i], batch["mask"][i], protocol))
             if ssim3d:
                 rows[-1]["ssim3d"] = metrics.evaluate_pair(pred[i], y[i], protocol_3d)["ssim"]
                 rows[-1]["ssim3d_input"] = metrics.evaluate_pair(base[i], y[i], protocol_3d)["ssim"]
@@ -100,8 +127,12 @@ def evaluate(
             "the evaluation split has no images; check the data config (data.root, split)"
         )
 
+    if all(k in r for r in rows for k in REGION_SCORES):
+        scores = scores + REGION_SCORES
+    columns = ("name", *scores, "protocol")
     with open(out_dir / "per_image.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
+        # A dataset gives masks to every item or to none; extras of a mixed one are dropped.
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(
             {k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows
@@ -124,7 +155,10 @@ def read_per_image(out_dir: str | Path) -> list[dict[str, Any]]:
     `protocol` column read too; it is then missing from the rows)."""
     with open(Path(out_dir) / "per_image.csv", newline="") as f:
         return [
-            {k: (float(v) if k in SCORES + SSIM3D_SCORES else v) for k, v in row.items()}
+            {
+                k: (float(v) if k in SCORES + SSIM3D_SCORES + REGION_SCORES else v)
+                for k, v in row.items()
+            }
             for row in csv.DictReader(f)
         ]
 
@@ -138,6 +172,17 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{'restored':10s}{summary['psnr']:12.3f}{summary['ssim']:10.4f}",
         f"{'gain':10s}{summary['psnr'] - summary['psnr_input']:+12.3f}{summary['ssim'] - summary['ssim_input']:+10.4f}",
     ]
+    if "psnr_blurred" in summary:
+        for part in ("blurred", "clear"):
+            lines.append(
+                f"{part + ' part':10s}{summary[f'psnr_{part}']:12.3f}"
+                f"{summary[f'ssim_{part}']:10.4f}   input {summary[f'psnr_input_{part}']:.3f}"
+                f" / {summary[f'ssim_input_{part}']:.4f}"
+            )
+        lines.append(
+            f"weighted PSNR: input {summary['psnr_input_weighted']:.3f}, restored "
+            f"{summary['psnr_weighted']:.3f}"
+        )
     if "ssim3d" in summary:
         lines.append(
             f"SSIM matlab3d: input {summary['ssim3d_input']:.4f}, restored {summary['ssim3d']:.4f}"

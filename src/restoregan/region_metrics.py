@@ -53,6 +53,11 @@ KEYS = (
     "ssim_clear",
     "psnr_weighted",
 )
+# The region keys validation logs, for the restored image and for the input itself
+# (`psnr_blurred` -> `psnr_input_blurred`, as `psnr` -> `psnr_input`).
+REGION_KEYS = KEYS[2:]
+INPUT_KEYS = tuple(k.replace("_", "_input_", 1) for k in REGION_KEYS)
+VALIDATION_KEYS = REGION_KEYS + INPUT_KEYS
 
 # DEBLUR plus the region rule: the name says that regions come from the mask at 0.5.
 LOCAL_DEBLUR = Protocol(
@@ -204,3 +209,15 @@ def region_scores(
         "ssim_clear": masked_ssim(1.0 - inner),
         "psnr_weighted": _masked_psnr(squared, m),
     }
+
+
+def validation_scores(
+    pred: Tensor, baseline: Tensor, target: Tensor, mask: Tensor, protocol: Protocol
+) -> dict[str, Tensor]:
+    """The region scores validation logs beside `metrics.batch_scores`' whole-image ones:
+    `{key: (B,)}` for `VALIDATION_KEYS`, the restored image's and the input's own."""
+    restored = region_scores(pred, target, mask, protocol)
+    given = region_scores(baseline, target, mask, protocol)
+    scores = {k: restored[k] for k in REGION_KEYS}
+    scores.update({name: given[k] for k, name in zip(REGION_KEYS, INPUT_KEYS, strict=True)})
+    return scores

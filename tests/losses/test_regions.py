@@ -13,6 +13,7 @@ ALL_KINDS = {"blurred": 1.0, "clear": 1.0, "block_blurred": 1.0, "block_clear": 
 
 
 def _loss(**kwargs) -> RegionContentLoss:
+    kwargs.setdefault("input_range", (-1.0, 1.0))
     return RegionContentLoss(weights="random", **kwargs)
 
 

@@ -81,12 +81,18 @@ class GeneratorLoss(nn.Module):
         *,
         d_fake: Tensor | None = None,
         d_real: Tensor | None = None,
+        mask: Tensor | None = None,
+        mask_logits: Tensor | None = None,
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """``(B, 3, H, W)`` pair -> (weighted total, ``{term name: unweighted value}``).
 
         ``d_fake`` (raw discriminator scores of ``fake``, carrying the generator's graph)
         adds the adversarial term; ``d_real`` is needed only by relativistic losses.
+        ``mask`` (the batch's blur mask) and ``mask_logits`` (a mask-predicting
+        generator's) are taken so every objective has one call; whole-image terms do not
+        use them (`restoregan.losses.srgn.SRGNLoss` does).
         """
+        del mask, mask_logits  # whole-image terms: the same for every pixel
         values = {name: term(fake, real) for name, term in self.terms.items()}
         total = fake.new_zeros((), dtype=torch.float32)
         for name, value in values.items():

@@ -96,7 +96,9 @@ class RegionContentLoss(nn.Module):
         network, layer: the VGG and its layer (DeblurGAN: ``"vgg19"``, ``"conv3_3"``
             before ReLU).
         weights, input_range, normalization, seed: as for `PerceptualLoss`, whose VGG and
-            input mapping this loss uses (the VGG stays out of the state dict).
+            input mapping this loss uses (the VGG stays out of the state dict). Leave
+            ``input_range`` None (the configs do): the system tells the loss the
+            generator's range through `set_value_range`, as for `PerceptualLoss`.
     """
 
     def __init__(
@@ -108,7 +110,7 @@ class RegionContentLoss(nn.Module):
         network: Literal["vgg16", "vgg19"] = "vgg19",
         layer: str = "conv3_3",
         weights: str | Path = "imagenet",
-        input_range: Sequence[float] = (-1.0, 1.0),
+        input_range: Sequence[float] | None = None,
         normalization: Literal["imagenet", "none"] = "imagenet",
         seed: int = 0,
     ) -> None:
@@ -146,6 +148,10 @@ class RegionContentLoss(nn.Module):
             seed=seed,
         )
 
+    def set_value_range(self, value_range: Sequence[float]) -> None:
+        """Told once by the system (through the generator objective): the generator's range."""
+        self.perceptual.set_value_range(value_range)
+
     @property
     def weights_description(self) -> str:
         """Which VGG weights are in use (logged with the run)."""
@@ -157,6 +163,11 @@ class RegionContentLoss(nn.Module):
 
     def forward(self, fake: Tensor, real: Tensor, mask: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         check_pair(fake, real, loss_name="RegionContentLoss")
+        if self.perceptual.input_range is None and self.perceptual.normalization == "imagenet":
+            raise ValueError(
+                "RegionContentLoss does not know the range of its images: build it through a "
+                "system (which tells it the generator's value_range) or pass input_range"
+            )
         _check_mask(mask, fake, loss_name="RegionContentLoss")
         fake_features = self.perceptual.features(fake)[self.layer]
         with torch.no_grad():

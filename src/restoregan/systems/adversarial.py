@@ -93,7 +93,7 @@ class AdversarialSystem(RestorationSystem):
     def _adversarial_step(self, batch: dict[str, Any]) -> None:
         opt_g, opt_d = self.optimizers()
         real = self.to_net(batch["target"])
-        fake = self.generator(self.to_net(batch["input"]))
+        fake, extras = self.generate(batch)  # extras: the blur mask (and SR-GN's logits)
         bs = real.shape[0]
 
         self.toggle_optimizer(opt_d)
@@ -113,7 +113,9 @@ class AdversarialSystem(RestorationSystem):
         d_real = (
             self.discriminator(real).detach() if self.adversarial.needs_real_for_generator else None
         )
-        g_loss, terms = self.loss(fake, real, d_fake=self.discriminator(fake), d_real=d_real)
+        g_loss, terms = self.loss(
+            fake, real, d_fake=self.discriminator(fake), d_real=d_real, **extras
+        )
         if not self.guard.losses_ok(self, {**terms, "g_loss": g_loss}, "generator"):
             self.untoggle_optimizer(opt_g)
             return

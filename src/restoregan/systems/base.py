@@ -19,7 +19,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torchmetrics import MeanMetric
 
-from restoregan import metrics
+from restoregan import metrics, region_metrics
 from restoregan.losses.composite import GeneratorLoss
 from restoregan.nets import load_weights
 from restoregan.nets.contract import Generator, require
@@ -32,6 +32,8 @@ Interval = Literal["epoch", "step"]
 
 _EVAL_KEYS = ("psnr", "ssim", "psnr_input", "ssim_input")
 _PLATEAU_METRICS = {f"val/{k}" for k in _EVAL_KEYS}
+# An image without blur has no blurred part (NaN): such values are skipped in the mean.
+_REGION_KEYS = region_metrics.VALIDATION_KEYS
 
 
 def _rng_states() -> dict[str, Any]:
@@ -110,7 +112,10 @@ class RestorationSystem(L.LightningModule):
         self.guard = NonFiniteGuard(nonfinite, nonfinite_max_skips)
         self.eval_metrics = nn.ModuleDict(
             {
-                stage: nn.ModuleDict({k: MeanMetric() for k in _EVAL_KEYS})
+                stage: nn.ModuleDict(
+                    {k: MeanMetric() for k in _EVAL_KEYS}
+                    | {k: MeanMetric(nan_strategy="ignore") for k in _REGION_KEYS}
+                )
                 for stage in ("val", "test")
             }
         )
@@ -148,6 +153,20 @@ class RestorationSystem(L.LightningModule):
         # A second call only for the bar: one log_dict with prog_bar=True would put
         # every term there.
         self.log_dict(bar, batch_size=batch_size, on_step=True, on_epoch=False, prog_bar=True)
+
+    def generate(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        """``G(input)`` in the generator's range, and what the objective takes beside it:
+        the batch's blur ``mask`` when it has one and, for a generator with a blur-region
+        branch (SR-GN's ``forward_with_mask``), its ``mask_logits``. Batches without masks
+        and generators without the branch give fewer keys; every loss accepts them."""
+        x = self.to_net(batch["input"])
+        mask = batch.get("mask")
+        extras = {} if mask is None else {"mask": mask}
+        with_mask = getattr(self.generator, "forward_with_mask", None)
+        if with_mask is None:
+            return self.generator(x), extras
+        fake, logits = with_mask(x, mask)
+        return fake, {**extras, "mask_logits": logits}
 
     def _protocol(self) -> metrics.Protocol:
         dm = getattr(self.trainer, "datamodule", None)
@@ -206,6 +225,10 @@ class RestorationSystem(L.LightningModule):
         scores = metrics.batch_scores(pred, y, protocol)
         given = metrics.batch_scores(baseline, y, protocol)
         scores.update({f"{k}_input": v for k, v in given.items()})
+        if batch.get("mask") is not None:  # partial blur: the clear and blurred parts too
+            scores.update(
+                region_metrics.validation_scores(pred, baseline, y, batch["mask"], protocol)
+            )
         for key, values in scores.items():
             metric = self.eval_metrics[stage][key]
             metric.update(values)

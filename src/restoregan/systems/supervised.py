@@ -27,8 +27,8 @@ class SupervisedSystem(RestorationSystem):
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor | None:
         real = self.to_net(batch["target"])
         with self.step_rng():
-            fake = self.generator(self.to_net(batch["input"]))
-            total, terms = self.loss(fake, real)
+            fake, extras = self.generate(batch)  # extras: the blur mask (and SR-GN's logits)
+            total, terms = self.loss(fake, real, **extras)
         if not self.guard.losses_ok(self, {**terms, "g_loss": total}, "generator"):
             return None  # model.nonfinite=skip: Lightning skips a step that returns None
         bs = real.shape[0]

@@ -36,6 +36,10 @@ class PatchGANDiscriminator(Discriminator):
             It changes the output size, not the 70x70 receptive field.
         norm: ``"instance"`` (DeblurGAN), ``"batch"`` (pix2pix), ``"none"``, or
             ``"spectral"`` (spectral norm on every conv, no norm layer).
+        spectral_norm: spectral normalisation on every conv *in addition to* ``norm``
+            (SR-GN's option of a spectrally normalised DeblurGAN critic, keeping its
+            instance norm). Same parameter count; the weights are stored as
+            ``weight_orig`` with the power-iteration vectors beside them.
     """
 
     def __init__(
@@ -48,6 +52,7 @@ class PatchGANDiscriminator(Discriminator):
         norm: DiscriminatorNormKind = "instance",
         kernel_size: int = 4,
         init: InitScheme = "normal",
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__(input_size=None)
         check_norm(norm, allow_spectral=True)
@@ -55,10 +60,12 @@ class PatchGANDiscriminator(Discriminator):
         # Stored so a weights file can be checked against the network (nets/weights).
         self.in_channels, self.ndf, self.n_layers = in_channels, ndf, n_layers
         self.kernel_size, self.padding, self.norm = kernel_size, padding, norm
+        self.spectral_norm = spectral_norm
+        conv_norm = "spectral" if spectral_norm else norm  # what maybe_spectral decides on
 
         def conv(c_in: int, c_out: int, stride: int, bias: bool = True) -> nn.Module:
             layer = nn.Conv2d(c_in, c_out, kernel_size, stride, padding, bias=bias)
-            return maybe_spectral(layer, norm)
+            return maybe_spectral(layer, conv_norm)
 
         layers: list[nn.Module] = [conv(in_channels, ndf, 2), nn.LeakyReLU(0.2, inplace=True)]
         c_in = ndf
