@@ -16,14 +16,14 @@ FORBIDDEN = {
     "nets": ("lightning", "hydra", "omegaconf", "restoregan.data", "restoregan.systems",
              "restoregan.losses", "restoregan.callbacks", "restoregan.cli", "restoregan.restore"),
     "losses": ("lightning", "hydra", "restoregan.systems", "restoregan.cli", "restoregan.data"),
-    "systems": ("hydra", "restoregan.cli", "restoregan.experiments", "restoregan.evaluation"),
-    "callbacks": ("hydra", "restoregan.cli", "restoregan.systems", "restoregan.experiments"),
+    "systems": ("hydra", "restoregan.cli", "experiments", "restoregan.evaluation"),
+    "callbacks": ("hydra", "restoregan.cli", "restoregan.systems", "experiments"),
     "plugins": ("hydra", "restoregan"),
     "data": ("lightning.pytorch.callbacks", "hydra", "restoregan.nets", "restoregan.systems",
              "restoregan.cli"),
 }  # fmt: skip
 _RUNNING = ("lightning", "hydra", "restoregan.systems", "restoregan.callbacks", "restoregan.cli",
-            "restoregan.experiments", "restoregan.losses")  # fmt: skip
+            "experiments", "restoregan.losses")  # fmt: skip
 MODULE_FORBIDDEN = {
     "restore.py": _RUNNING,
     "pipeline.py": _RUNNING,
