@@ -43,4 +43,4 @@ def read_curve(stage_dir: Path, name: str) -> RunRecord:
 
 def plot_stage_curves(stage_dirs: Mapping[str, Path], out_dir: Path) -> Path | None:
     """`<out_dir>/curves.png` with one line per stage; None when no stage validated."""
-    return plot_curves([read_curve(d, name) for name, d in stage_dirs.items()], out_dir)
+    return plot_curves([read_curve(d, name) for name, d in stage_dirs.items()], out_dir, axes=[])

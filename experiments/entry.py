@@ -42,6 +42,11 @@ class Entry:
         protocol: how the paper's and our numbers are computed, and what is known to differ.
         paper: the paper's rows, numbers copied from the paper's text.
         configs: scale -> the experiment config that runs it.
+        roots: at full scale, `make` variable -> the config key of that dataset folder
+            (`GOPRO` -> `tables.gopro_root`), so `make reproduce-<name> GOPRO=...` works.
+        full_overrides: more overrides at full scale (e.g. the GPU trainer).
+        kind: `paper` (a seed table, with the paper's rows) or `learning` (our own
+            measurement, no paper column).
         done: False for a placeholder the coordinator still has to wire.
     """
 
@@ -53,6 +58,9 @@ class Entry:
     protocol: str
     paper: tuple[PaperRow, ...]
     configs: dict[str, str] = field(default_factory=dict)
+    roots: dict[str, str] = field(default_factory=dict)
+    full_overrides: tuple[str, ...] = ()
+    kind: str = "paper"
     done: bool = True
 
     def paper_row(self, method: str) -> PaperRow | None:

@@ -112,12 +112,13 @@ def run_multistage(cfg: DictConfig, *, compose: Compose, fit: Fit) -> dict[str, 
 
     rows = _compare(plan.evaluation, sets, checkpoints, out)
     _write_tables(rows, checkpoints, out)
-    if plan.get("curves"):
-        plot_stage_curves({name: out / name for name in stages}, out)
+    figures = ()
+    if plan.get("curves") and plot_stage_curves({name: out / name for name in stages}, out):
+        figures = ("curves.png",)
     if plan.get("table"):
         entry, scale = registry.get(plan.table), plan.get("scale", "full")
         command = f"make reproduce-{entry.name} SCALE={scale}"
-        tables.write_results(entry, rows, out, scale=scale, command=command)
+        tables.write_results(entry, rows, out, scale=scale, command=command, figures=figures)
         print((out / "results.md").read_text())
         print(f"results written to {out}/results.{{md,csv}}")
     return {"rows": rows, "checkpoints": {k: str(v) for k, v in checkpoints.items()}}

@@ -1,7 +1,7 @@
 """The one results table every reproduction writes: `results.md` and `results.csv`.
 
 One row per (evaluation set, method, metric): the paper's value, ours, the difference
-(ours - paper), our input's score, the protocol that computed ours, the image count and
+(ours - paper), our input's score and our gain over it, the protocol that computed ours, the image count and
 the scale (`smoke`: toy networks on the embedded photos, numbers that only show the
 plumbing; `full`: the paper's data and schedule). A method the paper reports but the plan
 does not run is a row marked "paper only"; a method we run that the paper does not report
@@ -30,6 +30,7 @@ COLUMNS = (
     "ours",
     "difference",
     "input",
+    "gain",
     "protocol",
     "images",
     "scale",
@@ -60,7 +61,18 @@ def result_rows(
         for metric in METRICS:
             ours = _number(m.get(metric))
             ref = getattr(paper, metric) if paper else None
-            notes = [n for n in (paper.note if paper else "", m.get("note", "")) if n]
+            given = _number(m.get(f"{metric}_input"))
+            gain = None if ours is None or given is None else ours - given
+            below = metric == "psnr" and gain is not None and gain < 0 and m["method"] != "input"
+            notes = [
+                n
+                for n in (
+                    paper.note if paper else "",
+                    m.get("note", ""),
+                    f"does not beat its input ({gain:+.2f} dB)" if below else "",
+                )
+                if n
+            ]
             rows.append(
                 {
                     "set": m["set"],
@@ -70,7 +82,8 @@ def result_rows(
                     "paper": ref,
                     "ours": ours,
                     "difference": None if ref is None or ours is None else ours - ref,
-                    "input": _number(m.get(f"{metric}_input")),
+                    "input": given,
+                    "gain": gain,
                     "protocol": m.get("protocol", ""),
                     "images": m.get("images"),
                     "scale": scale,
@@ -120,7 +133,14 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def to_markdown(entry: Entry, rows: list[dict[str, Any]], *, scale: str, command: str) -> str:
+def to_markdown(
+    entry: Entry,
+    rows: list[dict[str, Any]],
+    *,
+    scale: str,
+    command: str,
+    figures: tuple[str, ...] = (),
+) -> str:
     lines = [
         f"# {entry.title}",
         "",
@@ -139,17 +159,19 @@ def to_markdown(entry: Entry, rows: list[dict[str, Any]], *, scale: str, command
         f"- Data (full scale): {entry.data}",
         f"- Protocol: {entry.protocol}",
         "",
-        "| set | method | metric | paper | ours | difference | input | protocol | images | scale | note |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |",
+        "| set | method | metric | paper | ours | difference | input | gain | protocol | images | scale | note |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |",
     ]
     for r in rows:
         m = r["metric"]
         lines.append(
             f"| {r['set']} | {r['label']} | {m.upper()} | {_fmt(r['paper'], m)} | "
             f"{_fmt(r['ours'], m)} | {_fmt(r['difference'], m, signed=True)} | "
-            f"{_fmt(r['input'], m)} | {'`' + r['protocol'] + '`' if r['protocol'] else ''} | "
+            f"{_fmt(r['input'], m)} | {_fmt(r['gain'], m, signed=True)} | "
+            f"{'`' + r['protocol'] + '`' if r['protocol'] else ''} | "
             f"{_fmt(r['images'], m)} | {r['scale']} | {r['note']} |"
         )
+    lines += ["", *(f"![{name}]({name})" for name in figures)] if figures else []
     return "\n".join(lines) + "\n"
 
 
@@ -168,11 +190,14 @@ def write_results(
     *,
     scale: str,
     command: str,
+    figures: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """Write `<out_dir>/results.{md,csv}`; returns the rows."""
+    """Write `<out_dir>/results.{md,csv}` (results.md links `figures`, files in out_dir);
+    returns the rows."""
     rows = result_rows(entry, measured, scale=scale)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _write_atomic(out / "results.csv", to_csv(rows))
-    _write_atomic(out / "results.md", to_markdown(entry, rows, scale=scale, command=command))
+    markdown = to_markdown(entry, rows, scale=scale, command=command, figures=figures)
+    _write_atomic(out / "results.md", markdown)
     return rows

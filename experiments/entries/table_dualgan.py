@@ -27,4 +27,10 @@ ENTRY = Entry(
         PaperRow("dual_gan", "Dual GAN (Ours)", 32.01, 0.906),
     ),
     configs={"full": "dual_gan", "smoke": "dual_gan_smoke"},
+    roots={
+        "GOPRO": "dual_gan.gopro_root",
+        "DIV2K": "dual_gan.div2k_root",
+        "SR": "dual_gan.sr_root",
+    },
+    full_overrides=("dual_gan.trainer=gpu",),
 )

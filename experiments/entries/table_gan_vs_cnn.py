@@ -24,4 +24,5 @@ ENTRY = Entry(
         PaperRow("convdeconv_gan", "GAN (3.15M parameters)", 33.85, 0.866, note="paper ACC 0.90"),
     ),
     configs={"full": "table_gan_vs_cnn", "smoke": "table_gan_vs_cnn_smoke"},
+    roots={"GOPRO": "tables.gopro_root"},
 )

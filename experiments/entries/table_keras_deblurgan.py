@@ -26,4 +26,5 @@ ENTRY = Entry(
         ),
     ),
     configs={"full": "table_keras_deblurgan", "smoke": "table_keras_deblurgan_smoke"},
+    roots={"GOPRO": "tables.gopro_root"},
 )

@@ -28,4 +28,5 @@ ENTRY = Entry(
         PaperRow("nl_means", "Non-Local Means", 28.30, 0.80),
     ),
     configs={"full": "table_unet_patchgan", "smoke": "table_unet_patchgan_smoke"},
+    roots={"GOPRO": "tables.gopro_root"},
 )
