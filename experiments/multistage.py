@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -101,16 +102,26 @@ def run_multistage(cfg: DictConfig, *, compose: Compose, fit: Fit) -> dict[str, 
     _preflight(plan, stage_cfgs, sets)
 
     checkpoints: dict[str, Path] = {}
+    seconds: dict[str, float] = {}
     for name, stage in stages.items():
         stage_cfg = stage_cfgs[name]
         if stage.get("init_from"):
             with open_dict(stage_cfg):
                 stage_cfg.model.init_from = str(checkpoints[stage.init_from])
         log.info("stage %s: training in %s", name, out / name)
+        started = time.monotonic()
         fit(stage_cfg)
+        seconds[name] = time.monotonic() - started
         checkpoints[name] = _final_checkpoint(out / name)
 
     rows = _compare(plan.evaluation, sets, checkpoints, out)
+    for row in rows:  # the training time of a one-stage method, for the learning table
+        method = plan.evaluation.methods[row["method"]]
+        stage = method.get("deblur") if not method.get("sr") else None
+        if stage in seconds and not method.get("baseline"):
+            row["note"] = "; ".join(
+                n for n in (row["note"], f"trained {seconds[stage]:.0f} s") if n
+            )
     _write_tables(rows, checkpoints, out)
     figures = ()
     if plan.get("curves") and plot_stage_curves({name: out / name for name in stages}, out):

@@ -68,3 +68,25 @@ def test_every_module_is_in_the_developers_map() -> None:
         and f"`{(rel := path.relative_to(PACKAGE).as_posix())}`" not in text
     ]
     assert not missing, f"add these modules to the DEVELOPERS.md module map: {missing}"
+
+
+def test_the_package_never_imports_the_reproductions() -> None:
+    """experiments/ sits above the package: restoregan works without it."""
+    offenders = [
+        f"{path.relative_to(PACKAGE)} imports {name}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for name in _imports(path)
+        if name == "experiments" or name.startswith("experiments.")
+    ]
+    assert not offenders, offenders
+
+
+def test_every_experiments_module_is_in_the_developers_map() -> None:
+    text = (PROJECT_ROOT / "DEVELOPERS.md").read_text()
+    missing = [
+        rel
+        for path in sorted((PROJECT_ROOT / "experiments").glob("*.py"))
+        if path.name != "__init__.py"
+        and f"`{(rel := path.relative_to(PROJECT_ROOT).as_posix())}`" not in text
+    ]
+    assert not missing, f"add these modules to the DEVELOPERS.md experiments table: {missing}"

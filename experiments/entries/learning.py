@@ -13,9 +13,9 @@ ENTRY = Entry(
     title="Learning table: every deblurring recipe at one fixed CPU budget on the demo photos",
     runs=(
         "deblurgan, deblurgan_keras, unet_patchgan, resnet_patchgan, convdeconv_gan, "
-        "cnn_baseline and dualgan_deblur, each trained for the same wall-clock budget "
-        "(trainer.max_time) on 1 CPU-sized run, at reduced widths, from the same data; then "
-        "the last checkpoint (the last validation before the budget ran out) of each, the "
+        "cnn_baseline and dualgan_deblur, each trained for the same budget of iterations "
+        "(learning.epochs; the seconds each took are noted) at reduced widths on the same "
+        "data; then the last checkpoint of each, the "
         "blurred input and the classical baselines (non-local means; Wiener and "
         "Richardson-Lucy given the true kernel, an upper bound) scored on the held-out photos; "
         "curves.png: validation PSNR / SSIM against iterations, the input dashed. "

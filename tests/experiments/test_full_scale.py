@@ -23,7 +23,6 @@ def _must_not_train(cfg):
     [
         ("table_keras_deblurgan", ["deblurgan_keras"]),
         ("table_unet_patchgan", ["unet_patchgan", "deblurgan", "deblurgan_640"]),
-        ("table_gan_vs_cnn", ["convdeconv_gan", "cnn_baseline", "resnet_patchgan"]),
     ],
 )
 def test_missing_gopro_is_listed_before_anything_trains(
