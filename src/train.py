@@ -25,7 +25,6 @@ from omegaconf import DictConfig, OmegaConf
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from experiments.multistage import run_multistage
-
 from restoregan.callbacks.run_config import RunConfig
 from restoregan.cli.errors import run_main, user_errors
 from restoregan.sweeps.status import sweep_job

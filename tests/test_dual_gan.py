@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from experiments.multistage import run_multistage
 from omegaconf import OmegaConf
 from PIL import Image
 
 from deblur import run as run_deblur
+from experiments.multistage import run_multistage
 from restoregan.data.io import DatasetError, read_image, to_tensor
 from restoregan.nets.generators.resnet import ResnetGenerator
 from restoregan.nets.generators.rrdb import RRDBNet

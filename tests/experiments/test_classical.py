@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from experiments.classical import NO_KERNEL_NOTE, ClassicalBaselineError, evaluate_classical
 from scipy import ndimage
 
+from experiments.classical import NO_KERNEL_NOTE, ClassicalBaselineError, evaluate_classical
 from restoregan import metrics
 
 

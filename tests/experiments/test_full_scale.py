@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from experiments.multistage import PreflightError, run_multistage
 
+from experiments.multistage import PreflightError, run_multistage
 from tests.helpers import PROJECT_ROOT, compose
 
 

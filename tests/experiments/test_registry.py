@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-from experiments.run import RunRequestError, command
 from omegaconf import OmegaConf
 
 from experiments import registry
+from experiments.run import RunRequestError, command
 from tests.helpers import CONF_DIR, PROJECT_ROOT, compose
 
 SEEDS = PROJECT_ROOT.parent / "shared" / "seeds"

@@ -6,8 +6,8 @@ import csv
 from pathlib import Path
 
 import pytest
-from experiments.multistage import run_multistage
 
+from experiments.multistage import run_multistage
 from tests.helpers import compose
 from train import train
 

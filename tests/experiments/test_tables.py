@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
+
 from experiments.entry import Entry, PaperRow
 from experiments.tables import COLUMNS, PAPER_ONLY, result_rows, write_results
 
