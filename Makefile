@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TORCH  ?= torch==2.13.0
 
-.PHONY: install train test test-fast lint format params bench bench-train bench-data bench-step bench-infer gpu-suite reproduce-table1 reproduce-srgn reproduce-table_srgn clean
+.PHONY: install train test test-fast lint format params bench bench-train bench-data bench-step bench-infer gpu-suite reproduce-table1 reproduce-learning reproduce-srgn reproduce-table_srgn clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,30 +27,43 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks experiments
+	$(BIN)/ruff format --check src tests benchmarks experiments
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks experiments
+	$(BIN)/ruff format src tests benchmarks experiments
 
 ## Layer tables and parameter counts of every seed recipe.
 params: $(STAMP)
 	for m in deblurgan deblurgan_keras unet_patchgan resnet_patchgan convdeconv_gan cnn_baseline esrgan_psnr esrgan srgn; do \
 	  $(BIN)/python src/params.py model=$$m || exit 1; done
 
-## The Dual-GAN paper's Table 1: DeblurGAN vs the Dual-GAN chain, trained and scored (needs the datasets
-## and a GPU; a missing dataset stops it at once with what to download).
+## Reproductions of the seed papers' tables (experiments/entries/<entry>.py), each ending with
+## results.{md,csv} (paper value, ours, difference, protocol, images, scale) in its run folder:
+##   make reproduce-table_dualgan | reproduce-table_keras_deblurgan | reproduce-table_unet_patchgan
+##        | reproduce-table_gan_vs_cnn | reproduce-learning        SCALE=smoke|full (default full)
+## SCALE=smoke: toy size on the embedded photos, minutes on 2 CPU cores, offline. SCALE=full: the
+## datasets (GOPRO=, DIV2K=, SR= folders) and a GPU; whatever is missing stops it at once, with
+## where to get it. ARGS="..." adds Hydra overrides.
+SCALE ?= full
 GOPRO ?= data/GOPRO_Large
 DIV2K ?= data/DIV2K
 SR    ?= data/sr
-reproduce-table1: $(STAMP)
-	$(BIN)/python src/train.py experiment=dual_gan dual_gan.trainer=gpu \
-	  dual_gan.gopro_root=$(GOPRO) dual_gan.div2k_root=$(DIV2K) dual_gan.sr_root=$(SR)
+reproduce-%: $(STAMP)
+	$(BIN)/python -m experiments.run $* --scale $(SCALE) \
+	  --root GOPRO=$(GOPRO) --root DIV2K=$(DIV2K) --root SR=$(SR) $(ARGS)
+
+## The Dual-GAN paper's Table 1 (seed 000): the same as reproduce-table_dualgan.
+reproduce-table1: reproduce-table_dualgan
+
+## Every deblurring recipe at one fixed CPU budget on the embedded photos, against the input and
+## the classical baselines, with validation curves (SCALE=smoke: a few minutes; full: ~15 min).
+reproduce-learning: $(STAMP)
+	$(BIN)/python -m experiments.run learning --scale $(SCALE) $(ARGS)
 
 ## SR-GN's Table 1: SR-GN vs DeblurGAN on partial Gaussian / motion blur of GoPro sharp frames,
 ## reference part and complete image. SCALE=smoke: tiny and offline (minutes on 2 CPU cores).
-SCALE ?= full
 SRGN_TRAINER ?= $(if $(filter smoke,$(SCALE)),default,gpu)
 reproduce-srgn: $(STAMP)
 	$(BIN)/python src/train.py $(if $(filter smoke,$(SCALE)),experiment=srgn_table1_smoke,experiment=srgn_table1 srgn_table.gopro_root=$(GOPRO)) \

@@ -4,14 +4,16 @@ python src/train.py                                   # DeblurGAN recipe on the 
 python src/train.py experiment=quickstart             # what `make train` runs
 python src/train.py model=deblurgan data=gopro data.root=/data/GOPRO_Large
 python src/train.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt   # resume, same folder
-python src/train.py experiment=dual_gan_smoke         # multi-stage: restoregan.experiments
+python src/train.py experiment=dual_gan_smoke         # multi-stage: experiments/multistage.py
 python src/train.py experiment=srgn_table1_smoke      # SR-GN Table 1: restoregan.srgn_table
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -19,9 +21,13 @@ import lightning.pytorch as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+# The layout keeps reproductions in the top-level experiments/ beside src/; run as
+# `python src/train.py`, only src/ is on sys.path, so the repository root joins it.
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
+from experiments.multistage import run_multistage
 from restoregan.callbacks.run_config import RunConfig
 from restoregan.cli.errors import run_main, user_errors
-from restoregan.experiments import run_multistage
 from restoregan.runs import finish_loggers, prepare_loggers  # also: the run-folder resolvers
 from restoregan.srgn_table import run_srgn_table
 from restoregan.sweeps.status import sweep_job

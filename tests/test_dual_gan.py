@@ -18,8 +18,8 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from deblur import run as run_deblur
+from experiments.multistage import run_multistage
 from restoregan.data.io import DatasetError, read_image, to_tensor
-from restoregan.experiments import run_multistage
 from restoregan.nets.generators.resnet import ResnetGenerator
 from restoregan.nets.generators.rrdb import RRDBNet
 from restoregan.pipeline import DualGANPipeline
@@ -28,7 +28,7 @@ from tests.helpers import PROJECT_ROOT, compose
 from train import train
 
 SR_PROTOCOL = "sr-y-bt601-crop4-8bit-ssim2d"
-METHODS = ["bicubic", "deblur_bicubic", "esrgan", "dual_gan_psnr", "dual_gan"]
+METHODS = ["bicubic", "deblurgan", "deblur_bicubic", "esrgan", "dual_gan_psnr", "dual_gan"]
 
 
 def _run(root: Path, *overrides: str, fit=train) -> dict:
@@ -56,7 +56,16 @@ def test_smoke_experiment_trains_the_stages_and_writes_one_table(smoke) -> None:
     assert list(table[0]) == ["set", "method", "label", "protocol", "images", "psnr", "ssim"]
     assert json.loads((out / "comparison.json").read_text())["rows"] == rows
     markdown = (out / "comparison.md").read_text()
-    assert "| demo | Dual-GAN: DeblurGAN, then ESRGAN |" in markdown and SR_PROTOCOL in markdown
+    assert "| demo | Dual-GAN: deblurring stage, then ESRGAN |" in markdown
+    assert SR_PROTOCOL in markdown
+    # The reproduction table: the paper's Table 1 beside ours, marked smoke-scale.
+    with open(out / "results.csv") as f:
+        results = list(csv.DictReader(f))
+    chain = [r for r in results if r["method"] == "dual_gan" and r["metric"] == "psnr"]
+    assert chain[0]["paper"] == "32.010000" and chain[0]["scale"] == "smoke"
+    assert float(chain[0]["difference"]) == pytest.approx(float(chain[0]["ours"]) - 32.01)
+    assert {r["note"] for r in results if r["method"] == "deblurgan_v2"} == {"paper only"}
+    assert "Smoke scale" in (out / "results.md").read_text()
 
     # Bicubic alone is the input baseline every per-image table carries.
     for method in METHODS:
@@ -70,6 +79,15 @@ def test_smoke_experiment_trains_the_stages_and_writes_one_table(smoke) -> None:
     # The deblurring stage learns blurred LR -> sharp LR, where the chain uses it.
     assert deblur["restoregan"]["config"]["data"]["target"] == "lr"
     assert deblur["hyper_parameters"]["generator"] == "ResnetGenerator"
+    # The paper's deblurring stage (BatchNorm, dense critic, L1 + VGG16 + WGAN-GP), with the
+    # 2018 DeblurGAN recipe trained beside it as its own row.
+    config = deblur["restoregan"]["config"]
+    assert config["generator"]["norm"] == "batch"
+    assert config["discriminator"]["_target_"].endswith("GlobalDiscriminator")
+    assert set(config["loss"]["weights"]) == {"l1", "perceptual"}
+    assert config["loss"]["adversarial"]["_target_"].endswith("WGANGP")
+    deblur_2018 = stage("deblur_2018")["restoregan"]["config"]
+    assert deblur_2018["generator"]["norm"] == "instance"
     assert sr_psnr["hyper_parameters"]["generator"] == "RRDBNet"
     assert sr_gan["hyper_parameters"]["init_from"] == result["checkpoints"]["sr_psnr"]
     assert "generator_ema" in sr_gan
@@ -245,7 +263,7 @@ def test_full_experiment_checks_all_data_before_training(tmp_path: Path) -> None
 def test_full_experiment_plan(tmp_path: Path) -> None:
     cfg = compose("train", ["experiment=dual_gan", "dual_gan.trainer=gpu"], tmp_path)
     plan = OmegaConf.to_container(cfg.multistage, resolve=True)
-    assert list(plan["stages"]) == ["deblur", "sr_psnr", "sr_gan"]
+    assert list(plan["stages"]) == ["deblur", "deblur_2018", "sr_psnr", "sr_gan"]
     assert plan["stages"]["sr_gan"]["init_from"] == "sr_psnr"
     assert "trainer=gpu" in plan["common"]
     assert "data.target=lr" in plan["stages"]["deblur"]["overrides"]

@@ -16,18 +16,18 @@ FORBIDDEN = {
     "nets": ("lightning", "hydra", "omegaconf", "restoregan.data", "restoregan.systems",
              "restoregan.losses", "restoregan.callbacks", "restoregan.cli", "restoregan.restore"),
     "losses": ("lightning", "hydra", "restoregan.systems", "restoregan.cli", "restoregan.data"),
-    "systems": ("hydra", "restoregan.cli", "restoregan.experiments", "restoregan.evaluation",
+    "systems": ("hydra", "restoregan.cli", "experiments", "restoregan.evaluation",
                 "restoregan.srgn_table"),
-    "callbacks": ("hydra", "restoregan.cli", "restoregan.systems", "restoregan.experiments"),
+    "callbacks": ("hydra", "restoregan.cli", "restoregan.systems", "experiments"),
     # Plugins stay Lightning-level; they may use the stdlib helpers of files.py.
     "plugins": ("hydra", "restoregan.cli", "restoregan.systems", "restoregan.callbacks",
                 "restoregan.data", "restoregan.nets", "restoregan.losses", "restoregan.sweeps",
-                "restoregan.experiments"),
+                "experiments"),
     "data": ("lightning.pytorch.callbacks", "hydra", "restoregan.nets", "restoregan.systems",
              "restoregan.cli"),
 }  # fmt: skip
 _RUNNING = ("lightning", "hydra", "restoregan.systems", "restoregan.callbacks", "restoregan.cli",
-            "restoregan.experiments", "restoregan.losses")  # fmt: skip
+            "experiments", "restoregan.losses")  # fmt: skip
 MODULE_FORBIDDEN = {
     "restore.py": _RUNNING,
     "pipeline.py": _RUNNING,
@@ -73,3 +73,25 @@ def test_every_module_is_in_the_developers_map() -> None:
         and f"`{(rel := path.relative_to(PACKAGE).as_posix())}`" not in text
     ]
     assert not missing, f"add these modules to the DEVELOPERS.md module map: {missing}"
+
+
+def test_the_package_never_imports_the_reproductions() -> None:
+    """experiments/ sits above the package: restoregan works without it."""
+    offenders = [
+        f"{path.relative_to(PACKAGE)} imports {name}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for name in _imports(path)
+        if name == "experiments" or name.startswith("experiments.")
+    ]
+    assert not offenders, offenders
+
+
+def test_every_experiments_module_is_in_the_developers_map() -> None:
+    text = (PROJECT_ROOT / "DEVELOPERS.md").read_text()
+    missing = [
+        rel
+        for path in sorted((PROJECT_ROOT / "experiments").glob("*.py"))
+        if path.name != "__init__.py"
+        and f"`{(rel := path.relative_to(PROJECT_ROOT).as_posix())}`" not in text
+    ]
+    assert not missing, f"add these modules to the DEVELOPERS.md experiments table: {missing}"

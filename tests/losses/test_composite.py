@@ -133,7 +133,9 @@ def test_recipe_values(tmp_path: Path) -> None:
     assert perceptual.input_range == (0.0, 1.0) and perceptual.normalization == "imagenet"
 
     keras = instantiate(compose_loss("deblurgan_keras"))
-    assert isinstance(keras.adversarial, WGAN) and keras.adversarial.clip_value == 0.01
+    # The Keras port exactly: a Wasserstein loss on a sigmoid critic with no clipping.
+    assert isinstance(keras.adversarial, WGAN) and keras.adversarial.clip_value is None
+    assert not isinstance(keras.adversarial, WGANGP)
     assert keras.terms["perceptual"].vgg.arch == "vgg16"
     assert keras.terms["perceptual"].layer_weights == {"block3_conv3": 1.0}
 

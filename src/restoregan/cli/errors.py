@@ -89,8 +89,12 @@ def _raised_in(err: BaseException) -> str:
     return str(tb.tb_frame.f_globals.get("__name__", ""))
 
 
+# The suite's own code: the package, and the reproductions in the top-level experiments/.
+OUR_PACKAGES = ("restoregan", "experiments")
+
+
 def _ours(module: str) -> bool:
-    return module == "__main__" or module.split(".")[0] == "restoregan"
+    return module == "__main__" or module.split(".")[0] in OUR_PACKAGES
 
 
 def is_user_error(err: BaseException) -> bool:
@@ -115,7 +119,7 @@ def is_user_error(err: BaseException) -> bool:
         return True  # composition, override and instantiation errors of the config itself
     if isinstance(root, _CONFIG_ERRORS):
         return True
-    if type(root).__module__.split(".")[0] == "restoregan" and isinstance(
+    if type(root).__module__.split(".")[0] in OUR_PACKAGES and isinstance(
         root, (ValueError, OSError, RuntimeError)
     ):
         return True
@@ -184,7 +188,7 @@ def user_message(err: BaseException) -> str:
             text += f" ({str(cause.msg or cause).splitlines()[0]})"
         return text.replace("\n", " ")
     text = str(root).strip() or type(root).__name__
-    own = type(root).__module__.split(".")[0] == "restoregan"
+    own = type(root).__module__.split(".")[0] in OUR_PACKAGES
     if root is not err and not own:
         node = _config_node(err) or "a config node"
         return (

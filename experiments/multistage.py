@@ -12,10 +12,16 @@ by `run_multistage` instead of a single `train()`. The node holds:
   `model.init_from`) and the evaluation use;
 - `evaluation`: `sets` (`name -> {overrides, protocol, download}`: the data to score on)
   and `methods` (`name -> {label, deblur, sr}`: a chain of a deblurring stage, or none,
-  then an SR stage, or bicubic upsampling). Every method is scored on every set with
+  then an SR stage, or bicubic upsampling; or `{label, baseline}`: a classical restorer
+  of `experiments.classical`). Every method is scored on every set with
   `restoregan.evaluation.evaluate` and one comparison table is written:
-  `comparison.{md,csv,json}`, each row naming its protocol.
+  `comparison.{md,csv,json}`, each row naming its protocol;
+- `table` (optional): the reproduction entry (`experiments/entries/<table>.py`) whose
+  paper numbers go beside ours in `results.{md,csv}` (`experiments.tables`), at `scale`
+  (smoke / full); `curves: true` also draws every stage's validation curve (`curves.png`);
+- `requires_gpu` (optional): refuse to start without CUDA (a full-scale table).
 
+A stage, set or method set to null is left out (a smoke plan switches parts off that way).
 Before anything trains, every stage's and set's data is set up, so a missing dataset
 fails in seconds with what to download, not after days of the first stage.
 """
@@ -25,15 +31,20 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as L
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import nn
 
+from experiments import registry, tables
+from experiments.classical import evaluate_classical
+from experiments.curves import plot_stage_curves
 from restoregan import metrics
 from restoregan.cli.restorers import load_generator, pick_device
 from restoregan.data.io import DatasetError
@@ -50,6 +61,15 @@ TABLE_COLUMNS = ("set", "method", "label", "protocol", "images", "psnr", "ssim")
 
 class ExperimentError(ValueError):
     """A multi-stage plan that cannot run as written (names, scales, missing outputs)."""
+
+
+class PreflightError(DatasetError):
+    """What a plan needs and this machine lacks (datasets, a GPU), listed before training."""
+
+
+def _active(node: DictConfig | None) -> dict[str, Any]:
+    """The entries of a stages / sets / methods node that are not switched off (null)."""
+    return {k: v for k, v in (node or {}).items() if v is not None}
 
 
 def run_multistage(cfg: DictConfig, *, compose: Compose, fit: Fit) -> dict[str, Any]:
@@ -70,29 +90,48 @@ def run_multistage(cfg: DictConfig, *, compose: Compose, fit: Fit) -> dict[str, 
     for overrides in plan.get("prepare") or []:
         instantiate(compose(list(overrides)).data).prepare_data()
 
+    stages = _active(plan.stages)
     stage_cfgs = {
         name: _stage_config(compose([*stage.overrides, *plan.common]), cfg, out / name)
-        for name, stage in plan.stages.items()
+        for name, stage in stages.items()
     }
     sets = {
         name: (spec, instantiate(compose(list(spec.overrides)).data))
-        for name, spec in plan.evaluation.sets.items()
-        if spec is not None  # a smaller plan switches sets off with null
+        for name, spec in _active(plan.evaluation.sets).items()
     }
     _preflight(plan, stage_cfgs, sets)
 
     checkpoints: dict[str, Path] = {}
-    for name, stage in plan.stages.items():
+    seconds: dict[str, float] = {}
+    for name, stage in stages.items():
         stage_cfg = stage_cfgs[name]
         if stage.get("init_from"):
             with open_dict(stage_cfg):
                 stage_cfg.model.init_from = str(checkpoints[stage.init_from])
         log.info("stage %s: training in %s", name, out / name)
+        started = time.monotonic()
         fit(stage_cfg)
+        seconds[name] = time.monotonic() - started
         checkpoints[name] = _final_checkpoint(out / name)
 
     rows = _compare(plan.evaluation, sets, checkpoints, out)
+    for row in rows:  # the training time of a one-stage method, for the learning table
+        method = plan.evaluation.methods[row["method"]]
+        stage = method.get("deblur") if not method.get("sr") else None
+        if stage in seconds and not method.get("baseline"):
+            row["note"] = "; ".join(
+                n for n in (row["note"], f"trained {seconds[stage]:.0f} s") if n
+            )
     _write_tables(rows, checkpoints, out)
+    figures = ()
+    if plan.get("curves") and plot_stage_curves({name: out / name for name in stages}, out):
+        figures = ("curves.png",)
+    if plan.get("table"):
+        entry, scale = registry.get(plan.table), plan.get("scale", "full")
+        command = f"make reproduce-{entry.name} SCALE={scale}"
+        tables.write_results(entry, rows, out, scale=scale, command=command, figures=figures)
+        print((out / "results.md").read_text())
+        print(f"results written to {out}/results.{{md,csv}}")
     return {"rows": rows, "checkpoints": {k: str(v) for k, v in checkpoints.items()}}
 
 
@@ -107,18 +146,29 @@ def _compare(
     device = pick_device(evaluation.get("device", "auto"))
     for set_name, (spec, dm) in sets.items():
         protocol = metrics.get_protocol(spec.get("protocol") or dm.protocol, scale=dm.scale)
-        for method_name, method in evaluation.methods.items():
-            restorer = _chain(
-                method, checkpoints, scale=dm.scale, where=f"{set_name}/{method_name}"
-            )
-            summary = evaluate(
-                restorer,
-                dm.test_dataloader(),
-                protocol=protocol,
-                out_dir=out / "eval" / set_name / method_name,
-                device=device,
-                extra={"deblur": method.get("deblur"), "sr": method.get("sr")},
-            )
+        for method_name, method in _active(evaluation.methods).items():
+            where = out / "eval" / set_name / method_name
+            if method.get("baseline"):
+                if dm.scale != 1:
+                    raise ExperimentError(
+                        f"{set_name}/{method_name}: classical baselines deblur at one scale; "
+                        f"the set's targets are x{dm.scale} its inputs"
+                    )
+                summary = evaluate_classical(
+                    method.baseline, dm.test_dataloader(), protocol=protocol, out_dir=where
+                )
+            else:
+                restorer = _chain(
+                    method, checkpoints, scale=dm.scale, where=f"{set_name}/{method_name}"
+                )
+                summary = evaluate(
+                    restorer,
+                    dm.test_dataloader(),
+                    protocol=protocol,
+                    out_dir=where,
+                    device=device,
+                    extra={"deblur": method.get("deblur"), "sr": method.get("sr")},
+                )
             rows.append(
                 {
                     "set": set_name,
@@ -128,6 +178,9 @@ def _compare(
                     "images": summary["count"],
                     "psnr": summary["psnr"],
                     "ssim": summary["ssim"],
+                    "psnr_input": summary["psnr_input"],
+                    "ssim_input": summary["ssim_input"],
+                    "note": summary.get("note") or method.get("note") or "",
                 }
             )
     return rows
@@ -136,7 +189,7 @@ def _compare(
 def _check_plan(plan: DictConfig) -> None:
     """Names that refer to stages must refer to earlier ones; caught before any training."""
     seen: list[str] = []
-    for name, stage in plan.stages.items():
+    for name, stage in _active(plan.stages).items():
         source = stage.get("init_from")
         if source and source not in seen:
             raise ExperimentError(
@@ -144,7 +197,14 @@ def _check_plan(plan: DictConfig) -> None:
                 f"(earlier: {seen or 'none'})"
             )
         seen.append(name)
-    for name, method in plan.evaluation.methods.items():
+    if plan.get("table"):
+        registry.get(plan.table)  # an unknown table name fails now, not after training
+    for name, method in _active(plan.evaluation.methods).items():
+        if method.get("baseline") and (method.get("deblur") or method.get("sr")):
+            raise ExperimentError(
+                f"multistage.evaluation.methods.{name}: a classical baseline is a method "
+                "of its own; give either baseline or deblur/sr"
+            )
         for role in ("deblur", "sr"):
             stage = method.get(role)
             if stage and stage not in seen:
@@ -180,6 +240,11 @@ def _preflight(
         for name, (spec, dm) in sets.items()
     ]
     problems, first_seen = [], {}
+    if plan.get("requires_gpu") and not torch.cuda.is_available():
+        problems.append(
+            "a CUDA GPU: this is a full-scale run (the paper's data and schedule), days on a "
+            "GPU; on this machine use SCALE=smoke (make reproduce-<entry> SCALE=smoke)"
+        )
     for what, dm, stage, download in checks:
         try:
             dm.prepare_data()
@@ -191,9 +256,9 @@ def _preflight(
             first_seen[str(err)] = what
             problems.append(f"{what}: {err}" + (f"\n  -> {download.strip()}" if download else ""))
     if problems:
-        raise DatasetError(
-            "the experiment's data is not all there; nothing was trained.\n\n"
-            + "\n\n".join(problems)
+        raise PreflightError(
+            "the experiment needs what is not here (its data, or a GPU); nothing was trained."
+            "\n\n" + "\n\n".join(problems)
         )
 
 
@@ -229,7 +294,7 @@ def _chain(
 def _write_tables(rows: list[dict[str, Any]], checkpoints: Mapping[str, Path], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "comparison.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=TABLE_COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=TABLE_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(
             {k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows

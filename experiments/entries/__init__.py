@@ -1,0 +1,1 @@
+"""One module per reproduced table; each defines `ENTRY` (experiments.entry.Entry)."""
