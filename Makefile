@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TORCH  ?= torch==2.13.0
 
-.PHONY: install train test test-fast lint format params bench bench-train bench-data bench-step bench-infer gpu-suite reproduce-table1 reproduce-learning reproduce-srgn reproduce-table_srgn clean
+.PHONY: install train test test-fast lint format params bench bench-train bench-data bench-step bench-infer gpu-suite reproduce-table1 reproduce-learning reproduce-srgn clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,13 +62,9 @@ reproduce-table1: reproduce-table_dualgan
 reproduce-learning: $(STAMP)
 	$(BIN)/python -m experiments.run learning --scale $(SCALE) $(ARGS)
 
-## SR-GN's Table 1: SR-GN vs DeblurGAN on partial Gaussian / motion blur of GoPro sharp frames,
-## reference part and complete image. SCALE=smoke: tiny and offline (minutes on 2 CPU cores).
-SRGN_TRAINER ?= $(if $(filter smoke,$(SCALE)),default,gpu)
-reproduce-srgn: $(STAMP)
-	$(BIN)/python src/train.py $(if $(filter smoke,$(SCALE)),experiment=srgn_table1_smoke,experiment=srgn_table1 srgn_table.gopro_root=$(GOPRO)) \
-	  srgn_table.trainer=$(SRGN_TRAINER)
-reproduce-table_srgn: reproduce-srgn
+## SR-GN's Table 1 (seed 004): the same as reproduce-table_srgn (SR-GN vs DeblurGAN on partial
+## Gaussian / motion blur of GoPro sharp frames, reference part and complete image).
+reproduce-srgn: reproduce-table_srgn
 
 ## What a CPU run reports (minutes; each part also has its own target): data crops/s (PNG
 ## decode vs the cache), the training step against the plain reference loop at batch 1 and 4,
@@ -92,17 +88,13 @@ bench: $(STAMP)
 bench-train: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py $(BENCH_ARGS)
 
-## Data loading: crops/s from PNG files vs the decoded cache.
+## Training crops/s: PNG decode vs data.cache at 1/2/4 workers, beside what a DeblurGAN step consumes.
 bench-data: $(STAMP)
 	$(BENCH_ENV) $(BIN)/python benchmarks/bench_data.py $(BENCH_DATA_ARGS)
 
 ## DeblurGAN training step: the 2018-style plain loop vs ours through Lightning, side by side.
 bench-step: $(STAMP)
 	$(BIN)/python benchmarks/bench_step.py $(BENCH_ARGS)
-
-## Training crops/s: PNG decode vs data.cache at 1/2/4 workers, beside what a DeblurGAN step consumes.
-bench-data: $(STAMP)
-	$(BIN)/python benchmarks/bench_data.py $(BENCH_ARGS)
 
 ## ms per 720p frame per generator (untiled / tiled) and peak memory at 1/4/16 MP with tiles.
 bench-infer: $(STAMP)

@@ -45,8 +45,9 @@ class Entry:
         roots: at full scale, `make` variable -> the config key of that dataset folder
             (`GOPRO` -> `tables.gopro_root`), so `make reproduce-<name> GOPRO=...` works.
         full_overrides: more overrides at full scale (e.g. the GPU trainer).
-        kind: `paper` (a seed table, with the paper's rows) or `learning` (our own
-            measurement, no paper column).
+        kind: `paper` (a seed table, with the paper's rows, run as a `multistage:` plan),
+            `srgn` (a seed table in SR-GN's shape, run by `experiments.srgn_table`) or
+            `learning` (our own measurement, no paper column).
         done: False for a placeholder the coordinator still has to wire.
     """
 

@@ -5,7 +5,7 @@ python src/train.py experiment=quickstart             # what `make train` runs
 python src/train.py model=deblurgan data=gopro data.root=/data/GOPRO_Large
 python src/train.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt   # resume, same folder
 python src/train.py experiment=dual_gan_smoke         # multi-stage: experiments/multistage.py
-python src/train.py experiment=srgn_table1_smoke      # SR-GN Table 1: restoregan.srgn_table
+python src/train.py experiment=srgn_table1_smoke      # SR-GN Table 1: experiments/srgn_table.py
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from omegaconf import DictConfig, OmegaConf
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from experiments.multistage import run_multistage
+from experiments.srgn_table import run_srgn_table
 from restoregan.callbacks.run_config import RunConfig
 from restoregan.cli.errors import run_main, user_errors
 from restoregan.runs import finish_loggers, prepare_loggers  # also: the run-folder resolvers
-from restoregan.srgn_table import run_srgn_table
 from restoregan.sweeps.status import sweep_job
 
 log = logging.getLogger("restoregan")

@@ -16,8 +16,7 @@ FORBIDDEN = {
     "nets": ("lightning", "hydra", "omegaconf", "restoregan.data", "restoregan.systems",
              "restoregan.losses", "restoregan.callbacks", "restoregan.cli", "restoregan.restore"),
     "losses": ("lightning", "hydra", "restoregan.systems", "restoregan.cli", "restoregan.data"),
-    "systems": ("hydra", "restoregan.cli", "experiments", "restoregan.evaluation",
-                "restoregan.srgn_table"),
+    "systems": ("hydra", "restoregan.cli", "experiments", "restoregan.evaluation"),
     "callbacks": ("hydra", "restoregan.cli", "restoregan.systems", "experiments"),
     # Plugins stay Lightning-level; they may use the stdlib helpers of files.py.
     "plugins": ("hydra", "restoregan.cli", "restoregan.systems", "restoregan.callbacks",

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from experiments.srgn_table import COLUMNS, TableError, run_srgn_table, table_rows, write_table
 from restoregan.data.io import DatasetError
-from restoregan.srgn_table import COLUMNS, TableError, run_srgn_table, table_rows, write_table
 from tests.helpers import compose
 
 

@@ -9,6 +9,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from experiments import registry
+from experiments.entries.table_srgn import paper_numbers
 from experiments.run import RunRequestError, command
 from tests.helpers import CONF_DIR, PROJECT_ROOT, compose
 
@@ -17,11 +18,10 @@ ENTRIES = registry.all_entries()
 PAPER_TABLES = ["table_dualgan", "table_gan_vs_cnn", "table_keras_deblurgan", "table_unet_patchgan"]
 
 
-def test_the_seed_tables_are_registered_and_srgn_is_a_todo() -> None:
+def test_every_seed_table_is_registered() -> None:
     assert sorted(n for n, e in ENTRIES.items() if e.kind == "paper") == PAPER_TABLES
     assert "learning" in ENTRIES
-    assert "table_srgn" not in ENTRIES  # not done: wired after the srgn branch merges
-    assert registry.get("table_srgn").done is False
+    assert ENTRIES["table_srgn"].kind == "srgn"
     with pytest.raises(registry.UnknownEntryError, match="table_dualgan"):
         registry.get("table_nope")
 
@@ -33,12 +33,12 @@ def test_entry_declares_what_runs_where_and_how(name: str) -> None:
     assert set(entry.configs) == {"smoke", "full"}
     for config in entry.configs.values():
         assert (CONF_DIR / "experiment" / f"{config}.yaml").is_file(), config
-    if entry.kind == "paper":
+    if entry.kind in ("paper", "srgn"):
         assert entry.paper, "a seed table holds the paper's rows"
         assert all(r.psnr is not None or r.ssim is not None for r in entry.paper)
 
 
-@pytest.mark.parametrize("name", PAPER_TABLES)
+@pytest.mark.parametrize("name", [*PAPER_TABLES, "table_srgn"])
 def test_paper_numbers_are_the_papers(name: str) -> None:
     """Every number an entry holds is printed in its seed paper's text."""
     entry = ENTRIES[name]
@@ -66,6 +66,12 @@ def test_paper_numbers_are_the_papers(name: str) -> None:
 def test_entry_configs_compose_into_its_plan(name: str, scale: str, tmp_path: Path) -> None:
     entry = ENTRIES[name]
     cfg = compose("train", [f"experiment={entry.configs[scale]}"], tmp_path)
+    if entry.kind == "srgn":  # its own plan node; the table reads the paper's numbers there
+        plan = OmegaConf.to_container(cfg.srgn_table, resolve=False)
+        assert plan["scale"] == scale
+        assert plan["paper"] == paper_numbers()
+        assert set(plan["methods"]) == {r.method for r in entry.paper}
+        return
     plan = OmegaConf.to_container(cfg.multistage, resolve=True)
     assert plan["table"] == name and plan["scale"] == scale
     assert plan["requires_gpu"] is (scale == "full" and entry.kind == "paper")
@@ -87,5 +93,7 @@ def test_run_command_maps_scale_and_dataset_folders() -> None:
                         "dual_gan.sr_root=/s", "dual_gan.trainer=gpu"]  # fmt: skip
     assert command("table_gan_vs_cnn", "full", ["GOPRO=/g", "SR=/s"], [])[2:] == [
         "experiment=table_gan_vs_cnn", "tables.gopro_root=/g"]  # fmt: skip
-    with pytest.raises(RunRequestError, match="TODO"):
-        command("table_srgn", "smoke", [], [])
+    assert command("table_srgn", "full", ["GOPRO=/g"], [])[2:] == [
+        "experiment=srgn_table1", "srgn_table.gopro_root=/g", "srgn_table.trainer=gpu"]  # fmt: skip
+    with pytest.raises(RunRequestError, match="has no 'tiny' run"):
+        command("table_srgn", "tiny", [], [])

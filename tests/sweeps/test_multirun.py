@@ -86,7 +86,13 @@ def test_readme_multirun_command_runs_as_written(tmp_path: Path) -> None:
     """
     gopro = make_gopro_tree(tmp_path / "GOPRO_Large")
     args = [a.replace("/data/GOPRO_Large", str(gopro)) for a in readme_multirun_command()]
-    tiny = [*TINY_MODEL, "data.val_max_images=2", "trainer.max_steps=12", *SHORT]
+    tiny = [
+        *TINY_MODEL,
+        "data.val_max_images=2",
+        "data.val_sequences=1",
+        "trainer.max_steps=12",
+        *SHORT,
+    ]
     run_train(*args, *tiny, cwd=tmp_path, root=None)
 
     sweep = only_sweep(tmp_path)  # <cwd>/logs/train/multiruns/<time>
