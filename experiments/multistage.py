@@ -92,7 +92,7 @@ def run_multistage(cfg: DictConfig, *, compose: Compose, fit: Fit) -> dict[str, 
 
     stages = _active(plan.stages)
     stage_cfgs = {
-        name: _stage_config(compose([*stage.overrides, *plan.common]), cfg, out / name)
+        name: stage_config(compose([*stage.overrides, *plan.common]), cfg, out / name)
         for name, stage in stages.items()
     }
     sets = {
@@ -214,14 +214,17 @@ def _check_plan(plan: DictConfig) -> None:
                 )
 
 
-def _stage_config(cfg: DictConfig, parent: DictConfig, out_dir: Path) -> DictConfig:
-    """A stage writes under the experiment's output folder, with its paths and seed, and
-    is named after it (`dual_gan-sr_gan`: logger run names)."""
+def stage_config(
+    cfg: DictConfig, parent: DictConfig, out_dir: Path, name: str | None = None
+) -> DictConfig:
+    """A stage (or any child run of an experiment) writes under the experiment's output
+    folder, with its paths and seed, and is named after it (`dual_gan-sr_gan`: logger run
+    names; `name` defaults to the folder's)."""
     paths = OmegaConf.to_container(parent.paths, resolve=True)
     with open_dict(cfg):
         cfg.paths = {**paths, "output_dir": str(out_dir)}
         cfg.seed = parent.seed
-        cfg.task_name = f"{parent.task_name}-{out_dir.name}"
+        cfg.task_name = f"{parent.task_name}-{name or out_dir.name}"
     return cfg
 
 

@@ -19,8 +19,7 @@ complete image}, with the paper's number beside ours. SR-GN's "reference part" i
 part of the input (`psnr_clear` / `ssim_clear`); "complete" is the whole image.
 
 Every run's data is set up before anything trains, so missing data fails at once, listing
-every missing dataset. Kept apart from `restoregan.experiments` (the Dual-GAN runner) so
-either can move without the other.
+every missing dataset. Child runs are configured like `experiments.multistage`'s stages.
 """
 
 from __future__ import annotations
@@ -33,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
+from experiments.multistage import stage_config
 from restoregan.cli.restorers import load_generator, pick_device
 from restoregan.data.io import DatasetError
 from restoregan.evaluation import evaluate
@@ -73,10 +73,11 @@ def run_srgn_table(cfg: DictConfig, *, compose: Compose, fit: Fit) -> list[dict[
     if not plan.blurs or not plan.methods:
         raise TableError("srgn_table needs at least one blur (blurs) and one method (methods)")
     runs = {
-        (blur, name): _run_config(
+        (blur, name): stage_config(
             compose([*method.overrides, *plan.data, f"data.kernel={blur}", *plan.common]),
             cfg,
             out / blur / name,
+            name=f"{blur}-{name}",
         )
         for blur in plan.blurs
         for name, method in plan.methods.items()
@@ -142,16 +143,6 @@ def table_rows(
                 }
             )
     return rows
-
-
-def _run_config(cfg: DictConfig, parent: DictConfig, out_dir: Path) -> DictConfig:
-    """A run writes under the experiment's folder, with its paths and seed."""
-    paths = OmegaConf.to_container(parent.paths, resolve=True)
-    with open_dict(cfg):
-        cfg.paths = {**paths, "output_dir": str(out_dir)}
-        cfg.seed = parent.seed
-        cfg.task_name = f"{parent.task_name}-{out_dir.parent.name}-{out_dir.name}"
-    return cfg
 
 
 def _preflight(runs: dict[tuple[str, str], DictConfig], download: str | None) -> None:
