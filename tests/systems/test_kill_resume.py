@@ -16,8 +16,8 @@ import yaml
 
 from tests.helpers import PROJECT_ROOT, TINY_TRAIN, read_metrics
 
-# DeblurGAN with one critic step: 2 optimiser steps per batch, so every_n_train_steps=4 is a
-# checkpoint every 2 batches; 3 batches an epoch (the tiny demo set has 3 full batches), 2 epochs.
+# DeblurGAN with one critic step (2 optimiser steps per batch), last.ckpt every 2 batches;
+# 3 batches an epoch (the tiny demo set has 3 full batches), 2 epochs.
 RUN = [
     *TINY_TRAIN,
     "model.d_steps=1",
@@ -26,10 +26,8 @@ RUN = [
     "trainer.limit_val_batches=1",
     "test_after_fit=false",
     "callbacks.sample_grid=null",
-    "+callbacks.periodic._target_=lightning.pytorch.callbacks.ModelCheckpoint",
-    "+callbacks.periodic.dirpath=${paths.output_dir}/checkpoints",
-    "+callbacks.periodic.filename=periodic",
-    "+callbacks.periodic.every_n_train_steps=4",
+    # The shipped periodic last.ckpt: every 2 generator iterations (batches).
+    "callbacks.last_checkpoint.every_n_iterations=2",
 ]
 KEYS = ("epoch", "step", "train/g_loss", "train/d_loss", "train/gp")
 
@@ -97,7 +95,7 @@ def test_sigkill_mid_epoch_then_resume_matches_the_uninterrupted_run(
 
     folder = _only_run(tmp_path / "killed")
     original_overrides = (folder / ".hydra" / "overrides.yaml").read_text()
-    ckpt = folder / "checkpoints" / "periodic.ckpt"
+    ckpt = folder / "checkpoints" / "last.ckpt"  # written after batch 1, mid-epoch
     resumed = _train(tmp_path / "killed", *run, f"ckpt_path={ckpt}")
     _finish(resumed)
 
