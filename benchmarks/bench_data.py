@@ -78,7 +78,11 @@ def step_rate(args: argparse.Namespace) -> float:
     """Crops per second one DeblurGAN training step consumes (median of ``--steps``)."""
     system = build_system(argparse.Namespace(tiny=args.tiny, override=[]))
     loop = PlainLoop(
-        system, argparse.Namespace(device=args.device, precision="32-true"), reference=False
+        system,
+        argparse.Namespace(
+            device=args.device, precision="32-true", fused_adam=False, compile=False
+        ),
+        reference=False,
     )
     loop.to(args.device, torch.contiguous_format)
     shape = (args.batch, 3, args.crop, args.crop)

@@ -134,7 +134,9 @@ def test_a_failing_job_is_a_row_and_the_sweep_goes_on(tmp_path: Path, demo_data:
         else:
             assert row["error"] == "" and float(row["psnr_input"]) > 0 and row["steps"] == "2"
     status = json.loads((sweep / "1" / "status.json").read_text())
-    assert status["status"] == "failed" and status["error_type"] == "DatasetError"
+    assert (
+        status["status"] == "failed" and status["error_type"] == "DataCheckError"
+    )  # found by the check before training
     md = (sweep / "report.md").read_text()
     assert "4 runs: 2 finished, 2 failed" in md
 
