@@ -9,7 +9,6 @@ writes the same `per_image.csv` / `summary.json`.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Callable, Iterable
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from restoregan import baselines, metrics
+from restoregan.evaluation import write_per_image
 
 METHODS: dict[str, tuple[Callable[..., np.ndarray], bool]] = {
     # name -> (restorer, needs the true kernel)
@@ -72,12 +72,7 @@ def evaluate_classical(
                          "protocol": protocol.name})  # fmt: skip
     if not rows:
         raise ValueError("the evaluation split has no images; check the data config")
-    with open(out / "per_image.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(
-            {k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows
-        )
+    write_per_image(out / "per_image.csv", rows, list(rows[0]))
     summary = {
         "protocol": protocol.name,
         "count": len(rows),

@@ -14,7 +14,7 @@ import csv
 import dataclasses
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,17 @@ def _region_row(
 
 
 @torch.no_grad()
+def write_per_image(path: Path, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+    """`per_image.csv`: one row per image, floats to 6 decimals, keys not in `columns`
+    dropped (the one format every evaluator writes, so the tables read any of them)."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(
+            {k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows
+        )
+
+
 def evaluate(
     restorer: nn.Module,
     batches: Iterable[dict[str, Any]],
@@ -130,13 +141,8 @@ def evaluate(
     if all(k in r for r in rows for k in REGION_SCORES):
         scores = scores + REGION_SCORES
     columns = ("name", *scores, "protocol")
-    with open(out_dir / "per_image.csv", "w", newline="") as f:
-        # A dataset gives masks to every item or to none; extras of a mixed one are dropped.
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(
-            {k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows
-        )
+    # A dataset gives masks to every item or to none; extras of a mixed one are dropped.
+    write_per_image(out_dir / "per_image.csv", rows, columns)
     summary = {
         "protocol": protocol.name,
         "count": len(rows),
