@@ -60,7 +60,10 @@ def photos(tmp_path: Path) -> Path:
 def test_unknown_config_choice_lists_the_choices(tmp_path: Path) -> None:
     proc = train(tmp_path, "model=deblurgn")
     msg = assert_one_message(proc, "model=deblurgn", "Did you mean model=deblurgan?")
-    assert "deblurgan_keras, dualgan_deblur, esrgan, esrgan_psnr" in msg and "Config search path" not in msg
+    assert (
+        "deblurgan_keras, dualgan_deblur, esrgan, esrgan_psnr" in msg
+        and "Config search path" not in msg
+    )
 
 
 @train_script
