@@ -311,26 +311,27 @@ class DegradedPairDataset(PairedImageDataset):
                 "Synthetic-blur items are drawn per item (a new kernel each time), so they have "
                 "no fixed frame to cache: set data.cache=null for this dataset."
             )
+        source, target, h, w = self._read_sharp(index)
+        inp = degrade_region(source[:h, :w], 0, 0, (h, w), kernel=None, scale=self.scale)
+        return inp, target[:h, :w], None
+
+    def _read_sharp(self, index: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """Item ``index``'s source and target images, and the size cut to a multiple of
+        the scale (what both the per-item path and the cached frame degrade)."""
         source_path, target_path, _ = self.pairs[index]
-        s = self.scale
         target = read_image(target_path)
         source = target if source_path == target_path else read_image(source_path)
         if source.shape != target.shape:
             _target_size(source, target, 1, self.pairs[index])  # raises with both sizes
-        h, w = target.shape[0] // s * s, target.shape[1] // s * s
-        inp = degrade_region(source[:h, :w], 0, 0, (h, w), kernel=None, scale=s)
-        return inp, target[:h, :w], None
+        s = self.scale
+        return source, target, target.shape[0] // s * s, target.shape[1] // s * s
 
     def __getitem__(self, key: ItemKey) -> dict:
         index, rngs = self._rngs(key)
-        source_path, target_path, name = self.pairs[index]
+        name = self.pairs[index][2]
         s = self.scale
-        target = read_image(target_path)
-        source = target if source_path == target_path else read_image(source_path)
-        if source.shape != target.shape:
-            _target_size(source, target, 1, self.pairs[index])  # raises with both sizes
-        h, w = target.shape[0] // s * s, target.shape[1] // s * s
-        top, left, size = self._window(h, w, rngs, str(target_path))
+        source, target, h, w = self._read_sharp(index)
+        top, left, size = self._window(h, w, rngs, str(self.pairs[index][1]))
         kernel = self.kernel_for(name, None if rngs is None else rngs.degrade)
         if rngs is not None and self.degrade_on == "gpu":
             kernel = centre_pad_kernel(kernel, kernel_bound(self.kernels))
